@@ -1,0 +1,40 @@
+package chain
+
+import (
+	"fmt"
+)
+
+// HopError reports a failed STS call of a chain. Its fields are safe to show a
+// client; Err may carry SDK text and is for the log only.
+type HopError struct {
+	Hop     int    // 1-based index in the plan
+	RoleARN string // the role the hop tried to assume
+	Action  string // "AssumeRoleWithWebIdentity" or "AssumeRole"
+	// Code is STS's error code ("AccessDenied", "Throttling"); "" when no
+	// answer came (connection refused, reset, deadline).
+	Code string
+	Kind ErrorKind
+	Err  error
+}
+
+// ErrorKind classifies a hop failure for the caller's retry decision.
+type ErrorKind int
+
+const (
+	// Refused: STS answered with a client error; retrying will not help.
+	Refused ErrorKind = iota
+	// Unavailable: throttling, 5xx or a transport failure after the SDK's retries.
+	Unavailable
+	// Timeout: the context deadline passed while calling STS.
+	Timeout
+)
+
+func (e *HopError) Error() string {
+	code := e.Code
+	if code == "" {
+		code = "no answer"
+	}
+	return fmt.Sprintf("chain: hop %d (%s): %s: %v", e.Hop, e.RoleARN, code, e.Err)
+}
+
+func (e *HopError) Unwrap() error { return e.Err }

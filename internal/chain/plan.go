@@ -1,0 +1,58 @@
+package chain
+
+import "time"
+
+// Source says where hop 1 gets the credentials it starts from.
+type Source int
+
+const (
+	// WebIdentity: hop 1 is sts:AssumeRoleWithWebIdentity with the caller's token.
+	WebIdentity Source = iota
+	// Ambient: hop 1 is sts:AssumeRole signed with the broker's own credentials
+	// (the SDK's default chain); the caller's token only authorizes.
+	Ambient
+)
+
+// String returns "web_identity" or "ambient", the configuration spelling.
+func (s Source) String() string {
+	if s == Ambient {
+		return "ambient"
+	}
+	return "web_identity"
+}
+
+// Tag is one STS session tag.
+type Tag struct {
+	Key, Value string
+}
+
+// Hop is one rendered STS call of a plan: everything is final, no templates.
+type Hop struct {
+	RoleARN     string
+	SessionName string
+	// ExternalID is sent on AssumeRole hops; it is never set on an
+	// AssumeRoleWithWebIdentity hop (that API has no ExternalId).
+	ExternalID Secret
+	// Duration is the requested session lifetime; 0 lets STS choose (1h).
+	Duration          time.Duration
+	Tags              []Tag
+	TransitiveTagKeys []string
+	SourceIdentity    string
+	PolicyARNs        []string
+	Policy            string
+}
+
+// Plan is a rendered chain for one caller: the source and the hops in order.
+type Plan struct {
+	// Profile names the profile the plan was rendered from (for logs and metrics).
+	Profile string
+	Source  Source
+	// WebIdentityToken is the caller's JWT, used by hop 1 when Source is
+	// WebIdentity. It is not part of the cache key: two tokens of one identity
+	// share an entry.
+	WebIdentityToken Secret
+	// Identity distinguishes callers that render the same hops (issuer and
+	// sub); it is part of the cache key, never sent to STS.
+	Identity string
+	Hops     []Hop
+}
