@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/stsbroker/broker/internal/client"
+)
+
+func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("credential-process", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		url       = fs.String("url", os.Getenv("BROKER_URL"), "broker base `URL` (default $BROKER_URL)")
+		name      = fs.String("profile", "", "profile `NAME` to get credentials for (required)")
+		tokenFile = fs.String("token-file", "", "read the OIDC token from `PATH` on every call")
+		tokenEnv  = fs.String("token-env", "", "read the OIDC token from environment variable `VAR`")
+		github    = fs.Bool("github-actions", false, "request a token from the GitHub Actions runtime (needs permissions: id-token: write)")
+		audience  = fs.String("audience", "sts.amazonaws.com", "`AUD` to request with --github-actions")
+		caFile    = fs.String("ca-file", "", "PEM bundle of a private CA that signed the broker's certificate")
+		timeout   = fs.Duration("timeout", 30*time.Second, "give up after this long")
+	)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), client.HelpText) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return client.ExitUsage
+	}
+	usageErr := func(msg string) int {
+		fmt.Fprintf(stderr, "broker: %s (see broker credential-process --help)\n", msg)
+		return client.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments")
+	}
+	if *url == "" || *name == "" {
+		return usageErr("--url (or BROKER_URL) and --profile are required")
+	}
+	var sources []client.TokenSource
+	if *tokenFile != "" {
+		sources = append(sources, client.FileSource{Path: *tokenFile})
+	}
+	if *tokenEnv != "" {
+		sources = append(sources, client.EnvSource{Var: *tokenEnv})
+	}
+	if *github {
+		sources = append(sources, client.GitHubActionsSource{Audience: *audience})
+	}
+	if len(sources) != 1 {
+		return usageErr("exactly one of --token-file, --token-env, --github-actions is required")
+	}
+	return client.Run(ctx, client.Config{
+		URL: *url, Profile: *name, Source: sources[0], CAFile: *caFile, Timeout: *timeout,
+		Stdout: stdout, Stderr: stderr,
+	})
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/config"
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+const devHelp = `Usage: broker dev [--addr HOST:PORT] [--dir DIR]
+
+Runs the whole stack on this machine with no AWS account: a local OIDC issuer,
+an STS emulator loaded with the seed scenario (tooling account 111111111111,
+role github-actions-oidc; target account 222222222222, role ci-deploy-role,
+ExternalId myorg-prod-deploy) and the broker, all on 127.0.0.1.
+
+It writes into DIR:
+  token       a valid JWT of the demo identity (repo:myorg/app:ref:refs/heads/main),
+              rewritten before it expires, without a trailing newline
+  aws-config  an AWS shared config file whose profiles run
+              'broker credential-process' against this broker
+  env         shell exports: AWS_CONFIG_FILE, AWS_ENDPOINT_URL_STS, BROKER_URL
+
+and runs until interrupted (Ctrl-C or SIGTERM).
+
+Flags:
+`
+
+// devProfile is the profile broker dev serves: the seed's two hops.
+const devProfile = "prod-deploy"
+
+// devConfig is the broker configuration of broker dev; %s are the issuer URL
+// and the STS emulator URL, known only once they listen.
+const devConfig = `
+server:
+  addr: %q
+aws:
+  region: us-east-1
+  sts_endpoint: %q
+issuers:
+  - name: dev
+    url: %q
+    audiences: [sts.amazonaws.com]
+profiles:
+  prod-deploy:
+    issuer: dev
+    conditions:
+      StringEquals: {aud: sts.amazonaws.com, repository_owner: myorg}
+      StringLike: {sub: "repo:myorg/*:ref:refs/heads/main"}
+    session_name: "gha-{{ .claims.run_id }}"
+    chain:
+      - role_arn: arn:aws:iam::111111111111:role/github-actions-oidc
+        duration: 1h
+      - role_arn: arn:aws:iam::222222222222:role/ci-deploy-role
+        external_id: myorg-prod-deploy
+        duration: 1h
+`
+
+// devTokenTTL is the lifetime of the demo token; it is rewritten at half of it.
+const devTokenTTL = 10 * time.Minute
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`HOST:PORT` the broker listens on (loopback)")
+	dir := fs.String("dir", ".broker-dev", "`DIR` to write token, aws-config and env into (created)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), devHelp)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "broker dev: no arguments are accepted")
+		return exitUsage
+	}
+	log := newLogger(stderr)
+	if err := dev(ctx, *addr, *dir, stdout, log); err != nil {
+		fmt.Fprintf(stderr, "broker dev: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logger) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	issuer, err := oidctest.NewServer(oidctest.Options{})
+	if err != nil {
+		return err
+	}
+	defer issuer.Close()
+	emulator, err := ststest.NewServer(ststest.Options{})
+	if err != nil {
+		return err
+	}
+	defer emulator.Close()
+	if err := emulator.LoadSeed(issuer.URL()); err != nil {
+		return err
+	}
+	cfg, err := config.Parse("broker dev", fmt.Appendf(nil, devConfig, addr, emulator.URL(), issuer.URL()))
+	if err != nil {
+		return err
+	}
+	tokenPath := filepath.Join(dir, "token")
+	if err := writeDevToken(issuer, tokenPath); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- refreshDevToken(ctx, issuer, tokenPath) }()
+
+	err = serve(ctx, cfg, options{Log: log}, func(brokerAddr string) {
+		if werr := writeDevFiles(dir, "http://"+brokerAddr, emulator.URL()); werr != nil {
+			log.Error("cannot write dev files", zap.Error(werr))
+			cancel()
+			return
+		}
+		printDevHelp(stdout, dir, "http://"+brokerAddr, issuer.URL(), emulator.URL())
+	})
+	cancel()
+	if rerr := <-refreshed; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
+		err = rerr
+	}
+	return err
+}
+
+// devClaims is the demo identity: a GitHub Actions job on main of myorg/app.
+func devClaims() map[string]any {
+	return oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+}
+
+func writeDevToken(issuer *oidctest.Server, path string) error {
+	tok, err := issuer.MintWith(oidctest.MintOptions{TTL: devTokenTTL}, devClaims())
+	if err != nil {
+		return err
+	}
+	// No trailing newline: SDKs reject one in a token file.
+	return writeFileAtomic(path, []byte(tok), 0o600)
+}
+
+// refreshDevToken rewrites the token at half its lifetime until ctx is done.
+func refreshDevToken(ctx context.Context, issuer *oidctest.Server, path string) error {
+	t := time.NewTicker(devTokenTTL / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if err := writeDevToken(issuer, path); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func writeDevFiles(dir, brokerURL, stsURL string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tokenPath := filepath.Join(dir, "token")
+	process := fmt.Sprintf("%s credential-process --url %s --profile %s --token-file %s",
+		shellQuote(exe), brokerURL, devProfile, shellQuote(tokenPath))
+	awsConfig := fmt.Sprintf(`# Written by broker dev. Every profile runs the broker's credential_process client.
+[default]
+region = us-east-1
+credential_process = %[1]s
+
+[profile %[2]s]
+region = us-east-1
+credential_process = %[1]s
+`, process, devProfile)
+	if err := writeFileAtomic(filepath.Join(dir, "aws-config"), []byte(awsConfig), 0o600); err != nil {
+		return err
+	}
+	env := fmt.Sprintf(`# Written by broker dev. Use: . %[4]s
+export AWS_CONFIG_FILE=%[1]s
+export AWS_ENDPOINT_URL_STS=%[2]s
+export BROKER_URL=%[3]s
+`, shellQuote(filepath.Join(dir, "aws-config")), shellQuote(stsURL), shellQuote(brokerURL), shellQuote(filepath.Join(dir, "env")))
+	return writeFileAtomic(filepath.Join(dir, "env"), []byte(env), 0o600)
+}
+
+func printDevHelp(w io.Writer, dir, brokerURL, issuerURL, stsURL string) {
+	fmt.Fprintf(w, `broker dev is running (Ctrl-C stops it).
+  broker        %s
+  OIDC issuer   %s
+  STS emulator  %s
+  files         %s/{token,aws-config,env}
+
+Try it:
+  . %s
+  aws sts get-caller-identity --endpoint-url "$AWS_ENDPOINT_URL_STS"
+  curl -s -H "Authorization: Bearer $(cat %s)" "$BROKER_URL/v1/credentials/%s"
+`, brokerURL, issuerURL, stsURL, dir, shellQuote(filepath.Join(dir, "env")), shellQuote(filepath.Join(dir, "token")), devProfile)
+}
+
+// writeFileAtomic replaces path so that readers never see a partial file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// shellQuote quotes s for POSIX shells and for botocore's shlex split of
+// credential_process.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

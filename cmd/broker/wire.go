@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/api"
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/config"
+	"github.com/stsbroker/broker/internal/profile"
+)
+
+// broker is a running broker's parts, built from a validated config.
+type broker struct {
+	api   *api.Server
+	cache *chain.Cache
+}
+
+// close stops background refreshes. Call it after the server stopped.
+func (b *broker) close() { b.cache.Close() }
+
+// options are what the caller of build may override (tests, broker dev).
+type options struct {
+	Now   func() time.Time
+	Log   *zap.Logger
+	Audit *zap.Logger
+}
+
+// build translates cfg into the types of auth, profile and chain and wires
+// them into an api.Server. It is the only place that reads config types.
+func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Audit == nil {
+		o.Audit = o.Log.Named("audit")
+	}
+
+	issuers := make([]auth.IssuerConfig, 0, len(cfg.Issuers))
+	for _, is := range cfg.Issuers {
+		issuers = append(issuers, auth.IssuerConfig{
+			Name: is.Name, URL: is.URL, Audiences: is.Audiences, JWKSURL: is.JWKSURL, Algorithms: is.Algorithms,
+		})
+	}
+	verifier, err := auth.New(ctx, auth.Config{Issuers: issuers, Now: o.Now, Log: o.Log.Named("auth")})
+	if err != nil {
+		return nil, err
+	}
+
+	profiles, err := buildProfiles(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	client, ambient, err := chain.NewClient(ctx, chain.ClientConfig{Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint})
+	if err != nil {
+		return nil, err
+	}
+	metrics := api.NewMetrics()
+	runner := chain.NewRunner(chain.RunnerConfig{STS: client, Ambient: ambient, Now: o.Now, Observe: metrics.ObserveSTS})
+	cache, err := chain.NewCache(chain.CacheConfig{
+		Runner:        runner,
+		MaxEntries:    cfg.Cache.MaxEntries,
+		RefreshBefore: time.Duration(cfg.Cache.RefreshBefore),
+		MinRemaining:  time.Duration(cfg.Cache.MinRemaining),
+		Now:           o.Now,
+		Log:           o.Log.Named("cache"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := api.New(api.Config{
+		Verifier:       verifier,
+		Profiles:       profiles,
+		Cache:          cache,
+		Metrics:        metrics,
+		Log:            o.Log.Named("http"),
+		Audit:          o.Audit,
+		RequestTimeout: time.Duration(cfg.Server.RequestTimeout),
+		MaxInflight:    cfg.Server.MaxInflight,
+		MetricsOnMain:  cfg.Server.MetricsAddr == "",
+		Now:            o.Now,
+	})
+	if err != nil {
+		cache.Close()
+		return nil, err
+	}
+	return &broker{api: srv, cache: cache}, nil
+}
+
+func buildProfiles(cfg *config.Config) (*profile.Set, error) {
+	names := make([]string, 0, len(cfg.Profiles))
+	for name := range cfg.Profiles {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var ps []*profile.Profile
+	for _, name := range names {
+		pc := cfg.Profiles[name]
+		hops := make([]profile.HopConfig, 0, len(pc.Chain))
+		for _, h := range pc.Chain {
+			hops = append(hops, profile.HopConfig{
+				RoleARN:           h.RoleARN,
+				ExternalID:        h.ExternalID,
+				Duration:          time.Duration(h.Duration),
+				SessionTags:       h.SessionTags,
+				TransitiveTagKeys: h.TransitiveTagKeys,
+				PolicyARNs:        h.PolicyARNs,
+				Policy:            h.Policy,
+			})
+		}
+		p, err := profile.New(profile.Config{
+			Name:           name,
+			Issuer:         pc.Issuer,
+			Source:         pc.SourceKind(),
+			Conditions:     auth.Conditions{StringEquals: toLists(pc.Conditions.StringEquals), StringLike: toLists(pc.Conditions.StringLike)},
+			SessionName:    pc.SessionName,
+			SourceIdentity: pc.SourceIdentity,
+			Chain:          hops,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("profiles.%s: %w", name, err)
+		}
+		ps = append(ps, p)
+	}
+	return profile.NewSet(ps...)
+}
+
+func toLists(m map[string]config.StringList) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = []string(v)
+	}
+	return out
+}
+
+// listen opens the main listener (and the metrics one) before serving, so
+// an address in use fails start-up with a clear error.
+func listen(cfg *config.Config) (api.Listeners, error) {
+	var ls api.Listeners
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return ls, fmt.Errorf("listen on server.addr: %w", err)
+	}
+	ls.Main = ln
+	if cfg.Server.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return ls, fmt.Errorf("listen on server.metrics_addr: %w", err)
+		}
+		ls.Metrics = mln
+	}
+	if cfg.Server.TLS != nil {
+		tc, err := tlsConfig(cfg.Server.TLS)
+		if err != nil {
+			closeListeners(ls)
+			return api.Listeners{}, err
+		}
+		ls.TLS = tc
+	}
+	return ls, nil
+}
+
+func tlsConfig(t *config.TLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server.tls: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("server.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("server.tls.client_ca_file: no PEM certificate found")
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+func closeListeners(ls api.Listeners) {
+	if ls.Main != nil {
+		ls.Main.Close()
+	}
+	if ls.Metrics != nil {
+		ls.Metrics.Close()
+	}
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"regexp"
+
+	"github.com/go-chi/chi/v5"
+	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/profile"
+)
+
+// profileName is the syntax of a profile name (config validation enforces the
+// same); a name that fails it is a bad request, and one that passes is safe to
+// echo in a message.
+var profileName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// handleCredentials serves GET /v1/credentials/{profile}[?format=env].
+func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request) error {
+	format, err := credentialsFormat(r)
+	token, terr := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, false)
+	if terr != nil {
+		return s.refuse(r, terr)
+	}
+	if err != nil {
+		return err
+	}
+	creds, err := s.issue(r, token)
+	if err != nil {
+		return err
+	}
+	if format == "env" {
+		return writeEnv(w, creds)
+	}
+	return writeProcess(w, creds)
+}
+
+// handleContainer serves GET /v1/container/{profile} in the container
+// credentials format that every AWS SDK reads from
+// AWS_CONTAINER_CREDENTIALS_FULL_URI.
+func (s *Server) handleContainer(w http.ResponseWriter, r *http.Request) error {
+	if len(r.URL.RawQuery) > 0 {
+		return badRequest("this endpoint takes no query parameters")
+	}
+	token, err := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, true)
+	if err != nil {
+		return s.refuse(r, err)
+	}
+	creds, err := s.issue(r, token)
+	if err != nil {
+		return err
+	}
+	return writeContainer(w, creds)
+}
+
+func credentialsFormat(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "format" {
+			return "", badRequest("unknown query parameter; only format is accepted")
+		}
+	}
+	if len(q["format"]) > 1 {
+		return "", badRequest("format given more than once")
+	}
+	switch f := q.Get("format"); f {
+	case "", "json", "process":
+		return "json", nil
+	case "env":
+		return "env", nil
+	default:
+		return "", badRequest("format must be json or env")
+	}
+}
+
+// issue runs the credentials steps in order: verify, resolve the profile,
+// authorize, render the plan, get from the cache. Every request verifies its
+// own token, cache hit or not.
+func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	rec := recordFrom(ctx)
+
+	id, err := s.verify(ctx, token)
+	if err != nil {
+		return chain.Credentials{}, s.refuse(r, err)
+	}
+	rec.issuer, rec.subject = id.Issuer, id.Subject
+
+	name := chi.URLParam(r, "profile")
+	if !profileName.MatchString(name) {
+		return chain.Credentials{}, s.refuse(r, badRequest("profile name must match [A-Za-z0-9_.-]{1,64}"))
+	}
+	p, err := s.cfg.Profiles.Get(name)
+	if err != nil {
+		if errors.Is(err, profile.ErrUnknownProfile) {
+			err = unknownProfile(name, err)
+		}
+		return chain.Credentials{}, s.refuse(r, err)
+	}
+	rec.profile = name
+	if err := p.Authorize(id); err != nil {
+		return chain.Credentials{}, s.refuse(r, err)
+	}
+	plan, err := p.Render(id, chain.Secret(token))
+	if err != nil {
+		return chain.Credentials{}, s.refuse(r, err)
+	}
+	creds, outcome, err := s.cfg.Cache.Get(ctx, plan)
+	if err != nil {
+		return chain.Credentials{}, s.refuse(r, err, planFields(plan)...)
+	}
+	if !creds.Valid() {
+		// Never a 200 with empty or zero-value credentials.
+		return chain.Credentials{}, errors.New("api: cache returned incomplete credentials")
+	}
+	rec.cache = string(outcome)
+	s.metrics.served.WithLabelValues(name, string(outcome)).Inc()
+	s.audit.Info("credentials issued", append(s.auditFields(r),
+		append(planFields(plan),
+			zap.String("access_key_id", creds.AccessKeyID),
+			zap.String("assumed_role_arn", creds.AssumedRoleARN),
+			zap.Time("expiration", creds.Expiration),
+			zap.String("cache", string(outcome)),
+		)...)...)
+	return creds, nil
+}
+
+func (s *Server) verify(ctx context.Context, token string) (*auth.Identity, error) {
+	id, err := s.cfg.Verifier.Verify(ctx, token)
+	result := "ok"
+	if err != nil {
+		result = "error"
+		var te *auth.TokenError
+		if errors.As(err, &te) {
+			result = te.Reason
+		}
+	}
+	s.metrics.verifications.WithLabelValues(result).Inc()
+	return id, err
+}
+
+// refuse writes the audit line of a refusal and returns err unchanged.
+func (s *Server) refuse(r *http.Request, err error, extra ...zap.Field) error {
+	ae := toAPIError(err)
+	if ae.Status == http.StatusTooManyRequests {
+		s.metrics.rateLimited.Inc()
+	}
+	fields := append(s.auditFields(r), extra...)
+	fields = append(fields, zap.Int("status", ae.Status), zap.String("reason", ae.Code), zap.String("detail", ae.Message))
+	s.audit.Info("credentials refused", fields...)
+	return err
+}
+
+func (s *Server) auditFields(r *http.Request) []zap.Field {
+	rec := recordFrom(r.Context())
+	fields := []zap.Field{zap.String("remote", r.RemoteAddr)}
+	if rec == nil {
+		return fields
+	}
+	fields = append(fields, zap.String("request_id", rec.requestID))
+	if rec.issuer != "" {
+		fields = append(fields, zap.String("issuer", rec.issuer), zap.String("sub", rec.subject))
+	}
+	if rec.profile != "" {
+		fields = append(fields, zap.String("profile", rec.profile))
+	}
+	return fields
+}
+
+// planFields are the audit fields of a rendered plan: role ARNs, session
+// name, source identity. The ExternalId and the token are never logged.
+func planFields(p chain.Plan) []zap.Field {
+	arns := make([]string, len(p.Hops))
+	var session, sourceIdentity string
+	for i, h := range p.Hops {
+		arns[i] = h.RoleARN
+		session = h.SessionName
+		if h.SourceIdentity != "" {
+			sourceIdentity = h.SourceIdentity
+		}
+	}
+	fields := []zap.Field{zap.Strings("role_arns", arns), zap.String("session_name", session)}
+	if sourceIdentity != "" {
+		fields = append(fields, zap.String("source_identity", sourceIdentity))
+	}
+	return fields
+}

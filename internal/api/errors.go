@@ -1,0 +1,167 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/profile"
+)
+
+// Error codes of the JSON error body. They are part of the external contract
+// (design.md); the first three reuse RFC 6750's names.
+const (
+	codeInvalidRequest    = "invalid_request"
+	codeInvalidToken      = "invalid_token"
+	codeInsufficientScope = "insufficient_scope"
+	codeUnknownProfile    = "unknown_profile"
+	codeRateLimited       = "rate_limited"
+	codeSTSRefused        = "sts_refused"
+	codeSTSUnavailable    = "sts_unavailable"
+	codeSTSTimeout        = "sts_timeout"
+	codeIssuerUnavailable = "issuer_unavailable"
+	codeNotFound          = "not_found"
+	codeMethodNotAllowed  = "method_not_allowed"
+	codeInternal          = "internal"
+)
+
+// apiError is what a client sees of a failure: Status, Code and Message are
+// rendered; Err is the cause and goes only to the access log. Message is
+// always built from typed fields, never from Err.Error(), so wrapped SDK or
+// library text cannot leak into a response.
+type apiError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter int // seconds; sets Retry-After when > 0
+	Err        error
+}
+
+func (e *apiError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("api: %d %s: %s: %v", e.Status, e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("api: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+func (e *apiError) Unwrap() error { return e.Err }
+
+func badRequest(msg string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: codeInvalidRequest, Message: msg}
+}
+
+// tokenMessages are the client sentences for each rejection reason.
+var tokenMessages = map[string]string{
+	auth.ReasonMissing:       "no bearer token in the Authorization header",
+	auth.ReasonMalformed:     "token is not a compact JWS",
+	auth.ReasonTooLarge:      "token is larger than this broker accepts",
+	auth.ReasonUnknownIssuer: "token issuer is not trusted by this broker",
+	auth.ReasonAlgorithm:     "token signing algorithm is not allowed",
+	auth.ReasonSignature:     "token signature does not verify",
+	auth.ReasonExpired:       "token expired",
+	auth.ReasonNotYetValid:   "token is not valid yet",
+	auth.ReasonAudience:      "token audience is not accepted",
+}
+
+// toAPIError maps a domain error to what the client sees. It is the only
+// place in the broker that picks an HTTP status.
+func toAPIError(err error) *apiError {
+	var (
+		ae *apiError
+		te   *auth.TokenError
+		ce   *auth.ConditionError
+		re   *profile.RenderError
+		he   *chain.HopError
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &te):
+		if te.Reason == auth.ReasonIssuerDown {
+			return &apiError{Status: http.StatusServiceUnavailable, Code: codeIssuerUnavailable,
+				Message: "the token issuer's keys cannot be fetched; retry later", RetryAfter: 5, Err: err}
+		}
+		msg, ok := tokenMessages[te.Reason]
+		if !ok {
+			msg = "token rejected"
+		}
+		return &apiError{Status: http.StatusUnauthorized, Code: codeInvalidToken, Message: msg, Err: err}
+	case errors.As(err, &ce):
+		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope,
+			Message: fmt.Sprintf("condition %s on %s not met", ce.Operator, ce.Claim), Err: err}
+	case errors.As(err, &re):
+		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope,
+			Message: fmt.Sprintf("the token lacks a claim that %s needs", re.Field), Err: err}
+	case errors.Is(err, profile.ErrUnknownProfile):
+		return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile, Message: "unknown profile", Err: err}
+	case errors.Is(err, errTooBusy):
+		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
+			Message: "too many requests in flight; retry shortly", RetryAfter: 1, Err: err}
+	case errors.As(err, &he):
+		return hopError(he, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
+			Message: "no credentials from STS before the request deadline", Err: err}
+	}
+	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error", Err: err}
+}
+
+// unknownProfile is the 404 for a profile name that passed the syntax check;
+// the name is safe to echo because it matched profileName.
+func unknownProfile(name string, err error) *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile,
+		Message: fmt.Sprintf("unknown profile %q", name), Err: err}
+}
+
+func hopError(he *chain.HopError, err error) *apiError {
+	code := he.Code
+	if code == "" {
+		code = "no answer"
+	}
+	where := fmt.Sprintf("hop %d (%s)", he.Hop, he.RoleARN)
+	switch he.Kind {
+	case chain.Timeout:
+		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
+			Message: where + ": no answer from STS before the request deadline", Err: err}
+	case chain.Unavailable:
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeSTSUnavailable,
+			Message: where + ": " + code, RetryAfter: 5, Err: err}
+	default:
+		return &apiError{Status: http.StatusBadGateway, Code: codeSTSRefused,
+			Message: where + ": " + code, Err: err}
+	}
+}
+
+// errorBody is the JSON error of design.md.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// writeError renders err and attaches it to the request's access-log record.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toAPIError(err)
+	if rec := recordFrom(r.Context()); rec != nil {
+		rec.code = ae.Code
+		rec.err = err
+	}
+	h := w.Header()
+	if ae.Code == codeInvalidToken {
+		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	if ae.Code == codeInsufficientScope {
+		h.Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+	}
+	if ae.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(ae.Status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: ae.Code, Message: ae.Message})
+}

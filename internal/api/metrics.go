@@ -1,0 +1,78 @@
+package api
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds the broker's Prometheus collectors. Metric names and labels
+// are part of the external contract. No label ever carries a token, a subject
+// or a secret: profile labels take only configured profile names.
+type Metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.HistogramVec
+	served         *prometheus.CounterVec
+	verifications  *prometheus.CounterVec
+	stsCalls       *prometheus.CounterVec
+	stsLatency     *prometheus.HistogramVec
+	rateLimited    prometheus.Counter
+	cacheEntriesFn func() int
+}
+
+// NewMetrics creates the collectors and registers them, with the Go runtime
+// and process collectors, on a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "broker_http_request_duration_seconds",
+			Help:    "HTTP request duration by route pattern and status code.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "status"}),
+		served: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_credentials_served_total",
+			Help: "Credentials served by profile and cache outcome (hit, miss, refresh, stale).",
+		}, []string{"profile", "cache"}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_token_verifications_total",
+			Help: "Token verifications by result: ok, or the rejection reason.",
+		}, []string{"result"}),
+		stsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_sts_calls_total",
+			Help: "STS calls by action and outcome (ok or STS's error code).",
+		}, []string{"action", "outcome"}),
+		stsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "broker_sts_call_duration_seconds",
+			Help:    "STS call latency by action, SDK retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"action"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "broker_rate_limited_total",
+			Help: "Requests answered 429.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsLatency, m.rateLimited,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "broker_cache_entries",
+			Help: "Entries in the credentials cache (final and per-hop).",
+		}, func() float64 {
+			if m.cacheEntriesFn == nil {
+				return 0
+			}
+			return float64(m.cacheEntriesFn())
+		}),
+		prometheus.NewGoCollector(),
+		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry returns the registry to serve (promhttp.HandlerFor).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveSTS records one STS call; it is the chain.RunnerConfig.Observe hook.
+func (m *Metrics) ObserveSTS(action, outcome string, took time.Duration) {
+	m.stsCalls.WithLabelValues(action, outcome).Inc()
+	m.stsLatency.WithLabelValues(action).Observe(took.Seconds())
+}

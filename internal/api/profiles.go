@@ -1,0 +1,36 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// profilesOutput is the answer of GET /v1/profiles.
+type profilesOutput struct {
+	Profiles []string `json:"profiles"`
+}
+
+// handleProfiles lists the profiles the caller's token may use.
+func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
+	if len(r.URL.RawQuery) > 0 {
+		return badRequest("this endpoint takes no query parameters")
+	}
+	token, err := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, false)
+	if err != nil {
+		return err
+	}
+	id, err := s.verify(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	if rec := recordFrom(r.Context()); rec != nil {
+		rec.issuer, rec.subject = id.Issuer, id.Subject
+	}
+	names := s.cfg.Profiles.Allowed(id)
+	if names == nil {
+		names = []string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(profilesOutput{Profiles: names})
+}

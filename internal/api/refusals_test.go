@@ -1,0 +1,145 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+type wantError struct {
+	status  int
+	code    string
+	message string
+	header  map[string]string
+}
+
+func checkError(t *testing.T, resp *http.Response, body []byte, want wantError) {
+	t.Helper()
+	if resp.StatusCode != want.status {
+		t.Errorf("status = %d, want %d; body %s", resp.StatusCode, want.status, body)
+	}
+	var got errorBody
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", body, err)
+	}
+	if got.Error != want.code || got.Message != want.message {
+		t.Errorf("error = %q %q, want %q %q", got.Error, got.Message, want.code, want.message)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	for k, v := range want.header {
+		if got := resp.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+var invalidToken = map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}
+
+func TestRefusals(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	good := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	broken := func(kind oidctest.Broken) string {
+		tok, err := b.Issuer.MintBroken(kind, good)
+		if err != nil {
+			t.Fatalf("MintBroken(%v) = %v", kind, err)
+		}
+		return "Bearer " + tok
+	}
+	tokenErr := func(reason string) wantError {
+		return wantError{status: 401, code: "invalid_token", message: tokenMessages[reason], header: invalidToken}
+	}
+	otherOwner := oidctest.GitHubActionsClaims("other/app", "refs/heads/main")
+	tests := []struct {
+		name  string
+		path  string
+		authz string
+		want  wantError
+	}{
+		{name: "missing-token", path: "/v1/credentials/prod-deploy", want: tokenErr(auth.ReasonMissing)},
+		{name: "basic-scheme", path: "/v1/credentials/prod-deploy", authz: "Basic dXNlcjpwYXNz", want: tokenErr(auth.ReasonMalformed)},
+		{name: "expired", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Expired), want: tokenErr(auth.ReasonExpired)},
+		{name: "not-yet-valid", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.NotYetValid), want: tokenErr(auth.ReasonNotYetValid)},
+		{name: "wrong-issuer", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.WrongIssuer), want: tokenErr(auth.ReasonUnknownIssuer)},
+		{name: "wrong-audience", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.WrongAudience), want: tokenErr(auth.ReasonAudience)},
+		{name: "alg-none", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.AlgNone), want: tokenErr(auth.ReasonAlgorithm)},
+		{name: "hs256-with-public-key", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.HS256WithPublicKey), want: tokenErr(auth.ReasonAlgorithm)},
+		{name: "unknown-kid", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.UnknownKID), want: tokenErr(auth.ReasonSignature)},
+		{name: "tampered-signature", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.TamperedSignature), want: tokenErr(auth.ReasonSignature)},
+		{name: "oversized", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Oversized), want: tokenErr(auth.ReasonTooLarge)},
+		{name: "missing-exp", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.MissingExp), want: tokenErr(auth.ReasonExpired)},
+		{name: "malformed", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Malformed), want: tokenErr(auth.ReasonMalformed)},
+		{name: "container-expired", path: "/v1/container/prod-deploy", authz: strings.TrimPrefix(broken(oidctest.Expired), "Bearer "), want: tokenErr(auth.ReasonExpired)},
+		{name: "unknown-profile-before-token", path: "/v1/credentials/nope", want: tokenErr(auth.ReasonMissing)},
+		{name: "condition-sub", path: "/v1/credentials/prod-deploy",
+			authz: "Bearer " + b.mintClaims(t, oidctest.GitHubActionsClaims("myorg/app", "refs/heads/feature")),
+			want:  wantError{status: 403, code: "insufficient_scope", message: "condition StringLike on sub not met"}},
+		{name: "condition-owner", path: "/v1/credentials/prod-deploy", authz: "Bearer " + b.mintClaims(t, otherOwner),
+			want: wantError{status: 403, code: "insufficient_scope", message: "condition StringEquals on repository_owner not met"}},
+		{name: "profile-of-other-issuer", path: "/v1/credentials/gitlab-only", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 403, code: "insufficient_scope", message: "condition issuer on iss not met"}},
+		{name: "claim-missing-for-template", path: "/v1/credentials/needs-missing-claim", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 403, code: "insufficient_scope", message: "the token lacks a claim that session_name needs"}},
+		{name: "unknown-profile", path: "/v1/credentials/nope", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 404, code: "unknown_profile", message: `unknown profile "nope"`}},
+		{name: "bad-profile-name", path: "/v1/credentials/a%20b", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 400, code: "invalid_request", message: "profile name must match [A-Za-z0-9_.-]{1,64}"}},
+		{name: "bad-format", path: "/v1/credentials/prod-deploy?format=xml", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 400, code: "invalid_request", message: "format must be json or env"}},
+		{name: "unknown-query", path: "/v1/credentials/prod-deploy?debug=1", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 400, code: "invalid_request", message: "unknown query parameter; only format is accepted"}},
+		{name: "wrong-external-id", path: "/v1/credentials/wrong-external-id", authz: "Bearer " + b.mint(t),
+			want: wantError{status: 502, code: "sts_refused", message: "hop 2 (" + ststest.SeedTargetRoleARN + "): AccessDenied"}},
+		{name: "no-such-path", path: "/v2/credentials", want: wantError{status: 404, code: "not_found", message: "no such path"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := b.get(t, tt.path, tt.authz)
+			checkError(t, resp, body, tt.want)
+			if resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+func TestSTSUnavailable(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	b.STS.InjectFault("AssumeRoleWithWebIdentity", ststest.Fault{Status: http.StatusServiceUnavailable})
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mint(t))
+	checkError(t, resp, body, wantError{status: 503, code: "sts_unavailable",
+		message: "hop 1 (" + ststest.SeedToolingRoleARN + "): ServiceUnavailable",
+		header:  map[string]string{"Retry-After": "5"}})
+	// The SDK's retryer tried more than once before giving up.
+	if got := b.STS.Calls("AssumeRoleWithWebIdentity"); got < 2 {
+		t.Errorf("AssumeRoleWithWebIdentity attempts = %d, want retries", got)
+	}
+}
+
+func TestSTSDown(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	token := b.mint(t)
+	b.STS.Close()
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token)
+	checkError(t, resp, body, wantError{status: 503, code: "sts_unavailable",
+		message: "hop 1 (" + ststest.SeedToolingRoleARN + "): no answer"})
+}
+
+func TestSTSTimeout(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{requestTimeout: 300 * time.Millisecond})
+	b.STS.InjectFault("AssumeRole", ststest.Fault{Latency: 2 * time.Second})
+	start := time.Now()
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mint(t))
+	checkError(t, resp, body, wantError{status: 504, code: "sts_timeout",
+		message: "no credentials from STS before the request deadline"})
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("answer took %v, want about the 300ms request timeout", took)
+	}
+}

@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/profile"
+)
+
+// Config configures a Server. Verifier, Profiles and Cache are required; zero
+// values of the rest get defaults.
+type Config struct {
+	Verifier *auth.Verifier
+	Profiles *profile.Set
+	Cache    *chain.Cache
+	// Metrics defaults to NewMetrics(). Pass the one whose ObserveSTS feeds
+	// the chain runner so both land on one registry.
+	Metrics *Metrics
+	// Log receives one access-log line per request (default: nop).
+	Log *zap.Logger
+	// Audit receives one line per issuance and per refusal (default: Log.Named("audit")).
+	Audit *zap.Logger
+	// RequestTimeout bounds a credentials request, STS calls included (default 15s).
+	RequestTimeout time.Duration
+	// MaxTokenBytes is the largest Authorization value accepted (default 16 KiB).
+	MaxTokenBytes int
+	// MaxInflight bounds concurrent credentials requests (default 1024).
+	MaxInflight int
+	// MetricsOnMain serves /metrics on the main listener (set when no
+	// separate metrics listener is configured).
+	MetricsOnMain bool
+	Now           func() time.Time
+}
+
+// Server is the broker's HTTP front end.
+type Server struct {
+	cfg      Config
+	log      *zap.Logger
+	audit    *zap.Logger
+	metrics  *Metrics
+	now      func() time.Time
+	inflight chan struct{}
+}
+
+// New checks cfg and fills its defaults.
+func New(cfg Config) (*Server, error) {
+	if cfg.Verifier == nil || cfg.Profiles == nil || cfg.Cache == nil {
+		return nil, errors.New("api: Verifier, Profiles and Cache are required")
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Audit == nil {
+		cfg.Audit = cfg.Log.Named("audit")
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 15 * time.Second
+	}
+	if cfg.MaxTokenBytes <= 0 {
+		cfg.MaxTokenBytes = 16 << 10
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 1024
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Metrics.cacheEntriesFn = cfg.Cache.Len
+	return &Server{
+		cfg:      cfg,
+		log:      cfg.Log,
+		audit:    cfg.Audit,
+		metrics:  cfg.Metrics,
+		now:      cfg.Now,
+		inflight: make(chan struct{}, cfg.MaxInflight),
+	}, nil
+}
+
+// Handler returns the routes of design.md's HTTP API.
+func (s *Server) Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.observe)
+	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such path"}
+	}))
+	r.MethodNotAllowed(s.handle(func(http.ResponseWriter, *http.Request) error {
+		return &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed, Message: "method not allowed"}
+	}))
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	if s.cfg.MetricsOnMain {
+		r.Handle("/metrics", s.MetricsHandler())
+	}
+	r.Route("/v1", func(r chi.Router) {
+		r.With(s.limitInflight).Get("/credentials/{profile}", s.handle(s.handleCredentials))
+		r.With(s.limitInflight).Get("/container/{profile}", s.handle(s.handleContainer))
+		r.Get("/profiles", s.handle(s.handleProfiles))
+	})
+	return r
+}
+
+// MetricsHandler serves the Prometheus text format.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+// handle adapts a handler that returns an error; writeError is the only place
+// that turns an error into a status.
+func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !s.cfg.Verifier.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: issuer keys not fetched yet\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// Listeners are what Run serves on. Listening is the caller's job so that
+// errors surface before start-up completes and ":0" works in tests.
+type Listeners struct {
+	Main    net.Listener
+	Metrics net.Listener // optional
+	TLS     *tls.Config  // optional; wraps Main
+}
+
+// Run serves until ctx is done, then shuts down gracefully: in-flight
+// requests get up to ShutdownTimeout to finish.
+func (s *Server) Run(ctx context.Context, ls Listeners) error {
+	main := s.httpServer(s.Handler())
+	servers := []*http.Server{main}
+	errc := make(chan error, 2)
+	ln := ls.Main
+	if ls.TLS != nil {
+		ln = tls.NewListener(ln, ls.TLS)
+	}
+	go func() { errc <- main.Serve(ln) }()
+	if ls.Metrics != nil {
+		ms := s.httpServer(s.MetricsHandler())
+		servers = append(servers, ms)
+		go func() { errc <- ms.Serve(ls.Metrics) }()
+	}
+
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("api: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, srv := range servers {
+		if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+			err = fmt.Errorf("api: shutdown: %w", serr)
+		}
+	}
+	return err
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 5*time.Second,
+		IdleTimeout:       90 * time.Second,
+		// A token is at most MaxTokenBytes; leave room for the other headers.
+		MaxHeaderBytes: s.cfg.MaxTokenBytes + 8<<10,
+		ErrorLog:       zap.NewStdLog(s.log.Named("http")),
+	}
+}
