@@ -73,10 +73,10 @@ var tokenMessages = map[string]string{
 func toAPIError(err error) *apiError {
 	var (
 		ae *apiError
-		te   *auth.TokenError
-		ce   *auth.ConditionError
-		re   *profile.RenderError
-		he   *chain.HopError
+		te *auth.TokenError
+		ce *auth.ConditionError
+		re *profile.RenderError
+		he *chain.HopError
 	)
 	switch {
 	case errors.As(err, &ae):
