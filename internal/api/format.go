@@ -90,7 +90,8 @@ func writeEnv(w http.ResponseWriter, c chain.Credentials) error {
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is
-// special except the single quote itself, written as '\”.
+// special except the single quote itself, which is written by closing the
+// quotes, escaping it with a backslash and reopening them.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
