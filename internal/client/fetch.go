@@ -1,0 +1,175 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// maxProfileBytes bounds the profile name taken from the command line.
+const maxProfileBytes = 256
+
+// Config is one `broker credential-process` call.
+type Config struct {
+	URL        string           // broker base URL, e.g. https://broker.internal:8443 (a path prefix is kept)
+	Profile    string           // profile name, path-escaped into /v1/credentials/{profile}
+	Source     TokenSource      // where the caller's OIDC token comes from
+	CAFile     string           // optional PEM bundle of a private CA; system roots otherwise
+	Timeout    time.Duration    // bounds the whole call, token source included; 0 means 30s
+	HTTPClient *http.Client     // optional (tests); built from CAFile otherwise
+	Stdout     io.Writer        // receives the credential_process JSON, and nothing else
+	Stderr     io.Writer        // receives one line on failure
+	Now        func() time.Time // checks Expiration; defaults to time.Now
+}
+
+// Run performs the call and returns the process exit code. On success it
+// writes exactly the credential_process JSON and a newline to Stdout and
+// nothing to Stderr; on failure it writes one line to Stderr and nothing to
+// Stdout. Nil Stdout and Stderr mean os.Stdout and os.Stderr.
+func Run(ctx context.Context, cfg Config) int {
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	out, err := Fetch(ctx, cfg)
+	if err == nil {
+		var b []byte
+		if b, err = json.Marshal(out); err == nil {
+			if _, err = cfg.Stdout.Write(append(b, '\n')); err == nil {
+				return ExitOK
+			}
+			err = &Error{Exit: ExitTransient, Message: fmt.Sprintf("write stdout: %v", err), Err: err}
+		}
+	}
+	e, ok := errors.AsType[*Error](err)
+	if !ok { // Fetch returns only *Error; this keeps Run total anyway
+		e = &Error{Exit: ExitRefused, Message: "internal error", Err: err}
+	}
+	fmt.Fprintln(cfg.Stderr, e.Error())
+	return e.Exit
+}
+
+// Fetch gets credentials for cfg.Profile: a token from cfg.Source, then
+// GET <URL>/v1/credentials/<profile> with `Authorization: Bearer <token>`.
+// Every error is an [*Error] whose Exit is the process exit code.
+func Fetch(ctx context.Context, cfg Config) (*Output, error) {
+	base, err := checkConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	hc := cfg.HTTPClient
+	if hc == nil {
+		if hc, err = newHTTPClient(cfg.CAFile); err != nil {
+			return nil, err
+		}
+	} else {
+		c := *hc // never follow redirects, even with a client from the caller
+		c.CheckRedirect = noRedirect
+		hc = &c
+	}
+
+	tok, err := cfg.Source.Token(ctx)
+	if err != nil {
+		return nil, sourceError(ctx, timeout, err)
+	}
+	if !headerSafe(tok) {
+		return nil, usageError(nil, "token contains characters that cannot be sent in an HTTP header")
+	}
+
+	reqURL := strings.TrimRight(base.String(), "/") + "/v1/credentials/" + url.PathEscape(cfg.Profile)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reqURL, nil)
+	if err != nil {
+		return nil, usageError(err, "cannot build a request for profile %q", cfg.Profile)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, transportError(ctx, base.Host, timeout, err)
+	}
+	defer resp.Body.Close()
+	body, err := readBounded(resp.Body, maxAnswerBytes)
+	if errors.Is(err, errTooLarge) {
+		if resp.StatusCode == http.StatusOK {
+			return nil, malformed(err, "larger than 64 KiB")
+		}
+		return nil, &Error{Exit: exitForStatus(resp.StatusCode), Status: resp.StatusCode, Message: "unexpected answer", Err: err}
+	}
+	if err != nil {
+		return nil, transportError(ctx, base.Host, timeout, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, parseErrorBody(resp.StatusCode, body)
+	}
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	out, reason := parseOutput(body, now())
+	if reason != "" {
+		return nil, malformed(nil, reason)
+	}
+	return out, nil
+}
+
+// malformed is a 200 that is not usable credentials. It is a broker bug (or
+// not a broker at all), and asking again will give the same: exit 1.
+func malformed(err error, reason string) *Error {
+	return &Error{Exit: ExitRefused, Status: http.StatusOK, Message: "malformed answer: " + reason, Err: err}
+}
+
+// checkConfig validates what came from flags and returns the parsed base URL.
+func checkConfig(cfg Config) (*url.URL, error) {
+	if cfg.URL == "" {
+		return nil, usageError(nil, "no broker URL given (--url)")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, usageError(nil, "--url must be an http(s) URL with a host, like https://broker.example:8443")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, usageError(nil, "--url must not contain user info, a query or a fragment")
+	}
+	if cfg.Profile == "" {
+		return nil, usageError(nil, "no profile given (--profile)")
+	}
+	if len(cfg.Profile) > maxProfileBytes || strings.ContainsFunc(cfg.Profile, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, usageError(nil, "--profile must be at most %d bytes without control characters", maxProfileBytes)
+	}
+	if cfg.Source == nil {
+		return nil, usageError(nil, "no token source given (--token-file, --token-env or --github-actions)")
+	}
+	return u, nil
+}
+
+// sourceError maps a token source failure. Our sources return an [*Error]
+// with its exit code; a deadline is transient; anything else is usage.
+func sourceError(ctx context.Context, timeout time.Duration, err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	if ctx.Err() != nil {
+		msg := "token source: canceled"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			msg = fmt.Sprintf("token source: no token within %s", timeout)
+		}
+		return &Error{Exit: ExitTransient, Message: msg, Err: err}
+	}
+	return usageError(err, "token source: %s", sanitizeMessage(err.Error()))
+}

@@ -1,0 +1,43 @@
+package client
+
+// HelpText is the --help text of `broker credential-process`.
+const HelpText = `Usage: broker credential-process --url URL --profile NAME TOKEN-SOURCE [flags]
+
+Fetch short-lived AWS credentials for a profile from the broker and print them
+on stdout as credential_process JSON ({"Version":1,"AccessKeyId":...}), for the
+AWS CLI and SDKs. Errors go to stderr as one line; stdout then stays empty.
+The token is never printed.
+
+Flags:
+  --url URL            broker base URL, e.g. https://broker.example:8443
+                       (default $BROKER_URL)
+  --profile NAME       broker profile to get credentials for
+  --ca-file PATH       PEM bundle of a private CA to trust for the broker
+                       (default: the system roots)
+  --timeout DURATION   limit for the whole call, token source included (default 30s)
+
+TOKEN-SOURCE, exactly one of:
+  --token-file PATH    read the OIDC token from PATH on every call (Kubernetes
+                       projected tokens, GitLab id_tokens written to a file);
+                       surrounding whitespace is trimmed
+  --token-env VAR      read the OIDC token from environment variable VAR
+  --github-actions     request a token from the GitHub Actions runtime
+                       (ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+                       the job needs "permissions: id-token: write")
+  --audience AUD       with --github-actions: the token's audience
+                       (default sts.amazonaws.com)
+
+Exit codes:
+  0  success: credentials on stdout
+  1  refused: 400, 401, 403 or 404 from the broker, 502 sts_refused (STS
+     refused a hop), or an answer that is not credentials; retrying will
+     not help
+  2  usage: bad flags, or no token from the token source (file missing,
+     unreadable or empty, variable unset, GitHub Actions variables missing)
+  3  transient: 429 or another 5xx from the broker, broker unreachable, or timeout;
+     a retry may help
+
+Example ~/.aws/config:
+  [profile prod]
+  credential_process = broker credential-process --url https://broker.example:8443 --profile prod-deploy --token-file /var/run/secrets/tokens/broker
+`
