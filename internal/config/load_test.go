@@ -1,0 +1,199 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stsbroker/broker/internal/chain"
+)
+
+func TestParseDecoding(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "unknown-key",
+			yaml: "server:\n  addr: 127.0.0.1:8080\n  tsl: {cert_file: c}\n" + validYAML,
+			want: []string{"test.yaml: line 3: field tsl not found in type config.Server"},
+		},
+		{
+			name: "several-unknown-keys",
+			yaml: "sever: {}\n" + strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    audience: x", 1),
+			want: []string{
+				"test.yaml: line 1: field sever not found in type config.Config",
+				"test.yaml: line 7: field audience not found in type config.Issuer",
+			},
+		},
+		{
+			name: "misspelt-hop-key",
+			yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", externalid: x}`),
+			want: []string{"test.yaml: line 7: field externalid not found in type config.Hop"},
+		},
+		{
+			name: "bare-integer-duration",
+			yaml: "cache:\n  refresh_before: 1800\n" + validYAML,
+			want: []string{"test.yaml: line 2: duration 1800 has no unit; write e.g. 1800s or 1800m"},
+		},
+		{
+			name: "wrong-type",
+			yaml: "server: {max_inflight: many}\n" + validYAML,
+			want: []string{"test.yaml: line 1: cannot unmarshal !!str `many` into int"},
+		},
+		{
+			name: "syntax-error",
+			yaml: "server:\n  addr: [127.0.0.1\n",
+			want: []string{"test.yaml: line 1: did not find expected ',' or ']'"},
+		},
+		{
+			name: "empty-file",
+			yaml: "",
+			want: []string{"test.yaml: empty configuration"},
+		},
+		{
+			name: "two-documents",
+			yaml: validYAML + "---\nserver: {}\n",
+			want: []string{"test.yaml: line 9: exactly one YAML document expected, found another"},
+		},
+		{
+			name: "duplicate-key",
+			yaml: validYAML + "profiles: {}\n",
+			want: []string{`test.yaml: line 9: mapping key "profiles" already defined at line 7`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("test.yaml", []byte(tt.yaml))
+			checkErrLines(t, err, tt.want)
+			if cfg != nil {
+				t.Errorf("Parse() config = %v, want nil", cfg)
+			}
+		})
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	got, err := Parse("dir/test.yaml", []byte(validYAML))
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	want := &Config{
+		Server: Server{Addr: "127.0.0.1:8080", RequestTimeout: Duration(15 * time.Second), MaxInflight: 1024},
+		AWS:    AWS{Region: "us-east-1"},
+		Issuers: []Issuer{{
+			Name:      "github",
+			URL:       "https://token.actions.githubusercontent.com",
+			Audiences: []string{"sts.amazonaws.com"},
+		}},
+		Cache: Cache{MaxEntries: 10000, RefreshBefore: Duration(30 * time.Minute), MinRemaining: Duration(20 * time.Minute)},
+		Profiles: map[string]*Profile{"p": {
+			Issuer:     "github",
+			Source:     "web_identity",
+			Conditions: Conditions{StringEquals: map[string]StringList{"aud": {"sts.amazonaws.com"}}},
+			Chain: []Hop{
+				{RoleARN: "arn:aws:iam::111111111111:role/github-actions-oidc", Duration: Duration(time.Hour)},
+				{RoleARN: "arn:aws:iam::222222222222:role/ci-deploy-role", Duration: Duration(time.Hour), ExternalID: "myorg-prod-deploy"},
+			},
+		}},
+		Audit: Audit{Sink: "stderr"},
+		Path:  "dir/test.yaml",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
+	}
+	if got, want := got.Profiles["p"].SourceKind(), chain.WebIdentity; got != want {
+		t.Errorf("SourceKind() = %v, want %v", got, want)
+	}
+}
+
+func TestSourceKind(t *testing.T) {
+	tests := []struct {
+		source string
+		want   chain.Source
+	}{
+		{source: "", want: chain.WebIdentity},
+		{source: "web_identity", want: chain.WebIdentity},
+		{source: "ambient", want: chain.Ambient},
+	}
+	for _, tt := range tests {
+		t.Run("source-"+tt.source, func(t *testing.T) {
+			if got := (&Profile{Source: tt.source}).SourceKind(); got != tt.want {
+				t.Errorf("SourceKind() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte(validYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(good)
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	if cfg.Path != good {
+		t.Errorf("Load() Path = %q, want %q", cfg.Path, good)
+	}
+
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte(validYAML+"#"+strings.Repeat("x", MaxFileSize)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(big)
+	if want := big + ": larger than 1048576 bytes"; err == nil || err.Error() != want {
+		t.Errorf("Load(big) error = %v, want %s", err, want)
+	}
+
+	missing := filepath.Join(dir, "missing.yaml")
+	_, err = Load(missing)
+	if want := "config: open " + missing + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Load(missing) error = %v, want %s", err, want)
+	}
+}
+
+// TestConfigsLoad loads every file in configs/, so a new example is tested
+// as soon as it is added.
+func TestConfigsLoad(t *testing.T) {
+	t.Setenv("PROD_EXTERNAL_ID", "example-external-id")
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("found %d files in configs/, want at least dev.yaml and example.yaml", len(files))
+	}
+	wantExternalID := map[string]string{
+		"example.yaml": "example-external-id",
+		"dev.yaml":     "myorg-prod-deploy",
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := Load(f)
+			if err != nil {
+				t.Fatalf("Load(%s) error:\n%v", f, err)
+			}
+			want, ok := wantExternalID[filepath.Base(f)]
+			if !ok {
+				return
+			}
+			p := cfg.Profiles["prod-deploy"]
+			if p == nil || len(p.Chain) != 2 {
+				t.Fatalf("Load(%s) profile prod-deploy = %+v, want 2 hops", f, p)
+			}
+			if got := p.Chain[1].ExternalID.Reveal(); got != want {
+				t.Errorf("prod-deploy chain[1] ExternalID = %q, want %q", got, want)
+			}
+			if got := p.Chain[1].RawExternalID; got != "" {
+				t.Errorf("prod-deploy chain[1] RawExternalID = %q, want it cleared", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Limits of STS and of the broker that configuration must respect
+// (reference/wire-facts.md §4.2, §4.3).
+const (
+	minHopDuration   = 15 * time.Minute
+	maxHopDuration   = 12 * time.Hour
+	maxChainedHop    = time.Hour // "exceeds the 1 hour session limit for roles assumed by role chaining"
+	maxHops          = 10
+	maxSessionTags   = 50
+	maxTransitiveTag = 50
+	maxPolicyARNs    = 10
+)
+
+var (
+	// profileName: names appear in URL paths (/v1/credentials/{profile}).
+	profileName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	roleARN     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	policyARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(?:[0-9]{12}|aws):policy/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
+	externalID  = regexp.MustCompile(`^[\w+=,.@:/-]+$`) // and 2 to 1224 long
+	tagKey      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+)
+
+func (ps *problems) profile(name string, p *Profile, issuers map[string]bool) {
+	path := "profiles." + name
+	if !profileName.MatchString(name) || strings.Trim(name, ".") == "" {
+		ps.add("profiles", "invalid profile name %q: want 1 to 64 of A-Z a-z 0-9 _ . - and not only dots (names appear in URLs)", name)
+	}
+	if p == nil {
+		ps.add(path, "empty profile")
+		return
+	}
+	switch {
+	case p.Issuer == "":
+		ps.add(path+".issuer", "required")
+	case !issuers[p.Issuer]:
+		ps.add(path+".issuer", "unknown issuer %q", p.Issuer)
+	}
+	// web reports whether hop 1 is AssumeRoleWithWebIdentity. An unknown
+	// source is reported once, not again through web-identity hop checks.
+	web := false
+	switch p.Source {
+	case "", SourceWebIdentity:
+		web = true
+	case SourceAmbient:
+	default:
+		ps.add(path+".source", "unknown source %q (want web_identity or ambient)", p.Source)
+	}
+	ps.conditions(path+".conditions", p)
+	ps.template(path+".session_name", p.SessionName)
+	ps.template(path+".source_identity", p.SourceIdentity)
+	if len(p.SourceIdentity) >= 4 && strings.EqualFold(p.SourceIdentity[:4], "aws:") {
+		ps.add(path+".source_identity", "must not start with aws: (reserved by STS)")
+	}
+	if p.SourceIdentity != "" && web && len(p.Chain) == 1 {
+		ps.add(path+".source_identity", "needs an AssumeRole hop: AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no SourceIdentity")
+	}
+	switch {
+	case len(p.Chain) == 0:
+		ps.add(path+".chain", "at least one hop is required")
+	case len(p.Chain) > maxHops:
+		ps.add(path+".chain", "%d hops exceed the limit of %d", len(p.Chain), maxHops)
+	}
+	for i := range p.Chain {
+		ps.hop(fmt.Sprintf("%s.chain[%d]", path, i), i, web, &p.Chain[i])
+	}
+}
+
+func (ps *problems) conditions(path string, p *Profile) {
+	if p.Conditions.Len() == 0 {
+		ps.add(path, "at least one condition is required: without one, every token from issuer %q could use this profile", p.Issuer)
+	}
+	ops := []struct {
+		name string
+		m    map[string]StringList
+	}{{"StringEquals", p.Conditions.StringEquals}, {"StringLike", p.Conditions.StringLike}}
+	for _, o := range ops {
+		op, m := o.name, o.m
+		for _, claim := range slices.Sorted(maps.Keys(m)) {
+			switch {
+			case claim == "":
+				ps.add(path+"."+op, "empty claim name")
+			case len(m[claim]) == 0:
+				ps.add(path+"."+op+"."+claim, "empty value list")
+			}
+		}
+	}
+}
+
+// hop checks one hop; i is its 0-based index and web reports whether hop 1
+// is AssumeRoleWithWebIdentity.
+func (ps *problems) hop(path string, i int, web bool, h *Hop) {
+	switch {
+	case h.RoleARN == "":
+		ps.add(path+".role_arn", "required")
+	case len(h.RoleARN) > 2048 || !roleARN.MatchString(h.RoleARN):
+		ps.add(path+".role_arn", "%q is not a role ARN (want arn:<partition>:iam::<12-digit account>:role/<path/>name)", h.RoleARN)
+	}
+	d := time.Duration(h.Duration)
+	switch {
+	case d < minHopDuration:
+		ps.add(path+".duration", "%s is below the 15m STS minimum", h.Duration)
+	case d > maxHopDuration:
+		ps.add(path+".duration", "%s exceeds the 12h STS maximum", h.Duration)
+	case i >= 1 && d > maxChainedHop:
+		// From hop 2 on, the hop is signed with a role session: role chaining.
+		// (Hop 1 of an ambient profile is chained too when the broker's own
+		// credentials are a role session; STS will say so at run time.)
+		ps.add(path+".duration", "%s exceeds the 1h role-chaining limit", h.Duration)
+	}
+	webHop := web && i == 0
+	ps.externalID(path, webHop, h)
+	if webHop && len(h.SessionTags) > 0 {
+		ps.add(path+".session_tags", "AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no session tags; they come from the token's https://aws.amazon.com/tags claim")
+	}
+	if webHop && len(h.TransitiveTagKeys) > 0 {
+		ps.add(path+".transitive_tag_keys", "AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no transitive tag keys")
+	}
+	ps.tags(path, h)
+	if len(h.PolicyARNs) > maxPolicyARNs {
+		ps.add(path+".policy_arns", "%d policy ARNs exceed the STS limit of %d", len(h.PolicyARNs), maxPolicyARNs)
+	}
+	for k, a := range h.PolicyARNs {
+		if !policyARN.MatchString(a) {
+			ps.add(fmt.Sprintf("%s.policy_arns[%d]", path, k), "%q is not a managed policy ARN (want arn:<partition>:iam::<account or aws>:policy/<path/>name)", a)
+		}
+	}
+	ps.template(path+".policy", h.Policy)
+}
+
+// externalID checks where an ExternalId is and what it looks like, without
+// ever printing it.
+func (ps *problems) externalID(path string, webHop bool, h *Hop) {
+	key := path + ".external_id"
+	if h.ExternalIDFile != "" {
+		key = path + ".external_id_file"
+	}
+	has := h.ExternalID != "" || h.RawExternalID != "" || h.ExternalIDFile != ""
+	switch {
+	case webHop && has:
+		ps.add(key, "AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no ExternalId: set it on the hop that assumes the cross-account role")
+	case h.ExternalID != "" && (len(h.ExternalID) < 2 || len(h.ExternalID) > 1224 || !externalID.MatchString(h.ExternalID.Reveal())):
+		ps.add(key, "the ExternalId (not shown) must be 2 to 1224 characters of letters, digits and _+=,.@:/-")
+	}
+}
+
+func (ps *problems) tags(path string, h *Hop) {
+	if len(h.SessionTags) > maxSessionTags {
+		ps.add(path+".session_tags", "%d tags exceed the STS limit of %d", len(h.SessionTags), maxSessionTags)
+	}
+	for _, k := range slices.Sorted(maps.Keys(h.SessionTags)) {
+		kp := path + ".session_tags." + k
+		switch {
+		case !tagKey.MatchString(k):
+			ps.add(path+".session_tags", "invalid tag key %q: want 1 to 128 letters, digits, spaces and _.:/=+-@", k)
+		case len(k) >= 4 && strings.EqualFold(k[:4], "aws:"):
+			ps.add(path+".session_tags", "tag key %q: the aws: prefix is reserved", k)
+		}
+		ps.template(kp, h.SessionTags[k])
+	}
+	if len(h.TransitiveTagKeys) > maxTransitiveTag {
+		ps.add(path+".transitive_tag_keys", "%d keys exceed the STS limit of %d", len(h.TransitiveTagKeys), maxTransitiveTag)
+	}
+	for k, key := range h.TransitiveTagKeys {
+		if _, ok := h.SessionTags[key]; !ok {
+			ps.add(fmt.Sprintf("%s.transitive_tag_keys[%d]", path, k), "%q is not a key of this hop's session_tags", key)
+		}
+	}
+}
+
+// template checks that text parses as a Go text/template, as the profile
+// package will execute it over verified claims. No FuncMap: only the
+// built-in functions exist.
+func (ps *problems) template(path, text string) {
+	if text == "" {
+		return
+	}
+	name := path[strings.LastIndexByte(path, '.')+1:]
+	if _, err := template.New(name).Option("missingkey=error").Parse(text); err != nil {
+		ps.add(path, "%v", err)
+	}
+}

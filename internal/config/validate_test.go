@@ -1,0 +1,465 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// validateTests are Parse cases for every validation rule. want lists the
+// error lines in order; each line must contain its fragment and there must be
+// no other line. An empty want means the configuration is valid.
+var validateTests = []struct {
+	name string
+	yaml string
+	want []string
+}{
+	{name: "valid", yaml: validYAML},
+	{
+		name: "no-issuers",
+		yaml: "profiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{
+			"test.yaml: issuers: at least one issuer is required",
+			`test.yaml: profiles.p.issuer: unknown issuer "github"`,
+		},
+	},
+	{
+		name: "duplicate-issuer-name",
+		yaml: issuersYAML + `  - {name: github, url: "https://gitlab.com", audiences: [x]}` + "\nprofiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{`test.yaml: issuers[1].name: duplicate issuer name "github" (also issuers[0])`},
+	},
+	{
+		name: "duplicate-issuer-url",
+		yaml: issuersYAML + `  - {name: gh2, url: "https://token.actions.githubusercontent.com", audiences: [x]}` + "\nprofiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{"test.yaml: issuers[1].url: same URL as issuers[0]: a token's iss must select one issuer"},
+	},
+	{
+		name: "issuer-url-not-absolute",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "token.actions.githubusercontent.com", 1),
+		want: []string{"test.yaml: issuers[0].url: must be an absolute http or https URL"},
+	},
+	{
+		name: "issuer-url-missing",
+		yaml: strings.Replace(validYAML, "url: https://token.actions.githubusercontent.com", "url: ''", 1),
+		want: []string{"test.yaml: issuers[0].url: required"},
+	},
+	{
+		name: "issuer-url-http-not-loopback",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "http://token.actions.githubusercontent.com", 1),
+		want: []string{"test.yaml: issuers[0].url: must use https unless the host is loopback"},
+	},
+	{
+		name: "issuer-url-http-loopback-ipv4",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "http://127.0.0.1:8081", 1),
+	},
+	{
+		name: "issuer-url-http-loopback-ipv6",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "http://[::1]:8081", 1),
+	},
+	{
+		name: "issuer-url-http-localhost",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "http://localhost:8081", 1),
+	},
+	{
+		name: "issuer-url-with-query",
+		yaml: strings.Replace(validYAML, "https://token.actions.githubusercontent.com", "https://issuer.example?x=1", 1),
+		want: []string{"test.yaml: issuers[0].url: an issuer URL has no query or fragment"},
+	},
+	{
+		name: "issuer-without-audiences",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: []", 1),
+		want: []string{"test.yaml: issuers[0].audiences: at least one audience is required"},
+	},
+	{
+		name: "issuer-empty-audience",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['']", 1),
+		want: []string{"test.yaml: issuers[0].audiences[0]: empty audience"},
+	},
+	{
+		name: "issuer-symmetric-algorithm",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    algorithms: [RS256, HS256, none]", 1),
+		want: []string{
+			`test.yaml: issuers[0].algorithms[1]: "HS256" is not supported (want one of [RS256`,
+			`test.yaml: issuers[0].algorithms[2]: "none" is not supported`,
+		},
+	},
+	{
+		name: "issuer-jwks-url-http",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    jwks_url: http://keys.example/jwks", 1),
+		want: []string{"test.yaml: issuers[0].jwks_url: must use https unless the host is loopback"},
+	},
+	{
+		name: "unknown-issuer",
+		yaml: prof(`{issuer: gitlab, conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.issuer: unknown issuer "gitlab"`},
+	},
+	{
+		name: "missing-issuer",
+		yaml: prof(`{conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{"test.yaml: profiles.p.issuer: required"},
+	},
+	{
+		name: "unknown-source",
+		yaml: prof(`{issuer: github, source: assumed, conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.source: unknown source "assumed" (want web_identity or ambient)`},
+	},
+	{
+		name: "empty-chain",
+		yaml: prof(`{issuer: github, conditions: ` + validCond + `, chain: []}`),
+		want: []string{"test.yaml: profiles.p.chain: at least one hop is required"},
+	},
+	{
+		name: "too-many-hops",
+		yaml: chainOf(append([]string{validHop1}, repeat(`{role_arn: "arn:aws:iam::222222222222:role/r"}`, 10)...)...),
+		want: []string{"test.yaml: profiles.p.chain: 11 hops exceed the limit of 10"},
+	},
+	{
+		name: "role-arn-short-account",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::1111:role/r"}`),
+		want: []string{`test.yaml: profiles.p.chain[0].role_arn: "arn:aws:iam::1111:role/r" is not a role ARN (want arn:<partition>:iam::<12-digit account>:role/<path/>name)`},
+	},
+	{
+		name: "role-arn-user",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:user/deploy"}`),
+		want: []string{`test.yaml: profiles.p.chain[1].role_arn: "arn:aws:iam::222222222222:user/deploy" is not a role ARN`},
+	},
+	{
+		name: "role-arn-no-name",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/"}`),
+		want: []string{`test.yaml: profiles.p.chain[0].role_arn: "arn:aws:iam::111111111111:role/" is not a role ARN`},
+	},
+	{
+		name: "role-arn-missing",
+		yaml: chainOf(`{duration: 1h}`),
+		want: []string{"test.yaml: profiles.p.chain[0].role_arn: required"},
+	},
+	{
+		name: "role-arn-with-path-and-partition",
+		yaml: chainOf(`{role_arn: "arn:aws-us-gov:iam::111111111111:role/ci/deploy/github-actions-oidc"}`),
+	},
+	{
+		name: "duration-below-minimum",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", duration: 10m}`),
+		want: []string{
+			"test.yaml: cache.refresh_before: 30m must be shorter than the shortest hop duration (10m at profiles.p.chain[0].duration)",
+			"test.yaml: profiles.p.chain[0].duration: 10m is below the 15m STS minimum",
+		},
+	},
+	{
+		name: "duration-above-maximum",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", duration: 13h}`),
+		want: []string{"test.yaml: profiles.p.chain[0].duration: 13h exceeds the 12h STS maximum"},
+	},
+	{
+		name: "web-identity-hop1-12h",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", duration: 12h}`),
+	},
+	{
+		name: "chained-hop-over-1h",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/ci-deploy-role", duration: 2h}`),
+		want: []string{"test.yaml: profiles.p.chain[1].duration: 2h exceeds the 1h role-chaining limit"},
+	},
+	{
+		name: "ambient-hop1-over-1h",
+		yaml: prof(`{issuer: github, source: ambient, conditions: ` + validCond + `, chain: [{role_arn: "arn:aws:iam::222222222222:role/r", duration: 2h, external_id: x-123}]}`),
+	},
+	{
+		name: "ambient-hop2-over-1h",
+		yaml: prof(`{issuer: github, source: ambient, conditions: ` + validCond + `, chain: [` + validHop1 + `, {role_arn: "arn:aws:iam::222222222222:role/r", duration: 90m}]}`),
+		want: []string{"test.yaml: profiles.p.chain[1].duration: 1h30m exceeds the 1h role-chaining limit"},
+	},
+	{
+		name: "external-id-on-web-identity-hop",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", external_id: myorg-prod-deploy}`),
+		want: []string{"test.yaml: profiles.p.chain[0].external_id: AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no ExternalId"},
+	},
+	{
+		name: "external-id-invalid-characters",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: "has spaces!"}`),
+		want: []string{"test.yaml: profiles.p.chain[1].external_id: the ExternalId (not shown) must be 2 to 1224 characters"},
+	},
+	{
+		name: "session-tags-on-web-identity-hop",
+		yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", session_tags: {a: b}, transitive_tag_keys: [a]}`),
+		want: []string{
+			"test.yaml: profiles.p.chain[0].session_tags: AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no session tags",
+			"test.yaml: profiles.p.chain[0].transitive_tag_keys: AssumeRoleWithWebIdentity (hop 1 of a web_identity profile) takes no transitive tag keys",
+		},
+	},
+	{
+		name: "session-name-unclosed-action",
+		yaml: prof(`{issuer: github, session_name: "gha-{{ .claims.run_id", conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{"test.yaml: profiles.p.session_name: template: session_name:1: unclosed action"},
+	},
+	{
+		name: "session-name-unknown-function",
+		yaml: prof(`{issuer: github, session_name: "{{ lower .claims.actor }}", conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.session_name: template: session_name:1: function "lower" not defined`},
+	},
+	{
+		name: "source-identity-bad-template",
+		yaml: prof(`{issuer: github, source_identity: "{{ .claims.actor }", conditions: ` + validCond + `, chain: [` + validHop1 + `, ` + validHop2 + `]}`),
+		want: []string{"test.yaml: profiles.p.source_identity: template: source_identity:1: "},
+	},
+	{
+		name: "source-identity-aws-prefix",
+		yaml: prof(`{issuer: github, source_identity: "AWS:{{ .claims.actor }}", conditions: ` + validCond + `, chain: [` + validHop1 + `, ` + validHop2 + `]}`),
+		want: []string{"test.yaml: profiles.p.source_identity: must not start with aws: (reserved by STS)"},
+	},
+	{
+		name: "source-identity-without-assume-role-hop",
+		yaml: prof(`{issuer: github, source_identity: "{{ .claims.actor }}", conditions: ` + validCond + `, chain: [` + validHop1 + `]}`),
+		want: []string{"test.yaml: profiles.p.source_identity: needs an AssumeRole hop"},
+	},
+	{
+		name: "session-tag-bad-template",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {repo: "{{ .claims.repository "}}`),
+		want: []string{"test.yaml: profiles.p.chain[1].session_tags.repo: template: repo:1: unclosed action"},
+	},
+	{
+		name: "session-tag-bad-key",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {"a*b": x, "aws:x": y}}`),
+		want: []string{
+			`test.yaml: profiles.p.chain[1].session_tags: invalid tag key "a*b"`,
+			`test.yaml: profiles.p.chain[1].session_tags: tag key "aws:x": the aws: prefix is reserved`,
+		},
+	},
+	{
+		name: "too-many-session-tags",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {`+tags(51)+`}}`),
+		want: []string{"test.yaml: profiles.p.chain[1].session_tags: 51 tags exceed the STS limit of 50"},
+	},
+	{
+		name: "fifty-session-tags",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {`+tags(50)+`}}`),
+	},
+	{
+		name: "transitive-key-not-a-tag",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {a: b}, transitive_tag_keys: [a, c]}`),
+		want: []string{`test.yaml: profiles.p.chain[1].transitive_tag_keys[1]: "c" is not a key of this hop's session_tags`},
+	},
+	{
+		name: "policy-bad-template",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy: "{{ if }}"}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: template: policy:1: missing value for if"},
+	},
+	{
+		name: "too-many-policy-arns",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: [`+strings.Join(repeat("arn:aws:iam::aws:policy/ReadOnlyAccess", 11), ", ")+`]}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy_arns: 11 policy ARNs exceed the STS limit of 10"},
+	},
+	{
+		name: "policy-arn-malformed",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: ["arn:aws:iam::222222222222:policy/team/deploy", "arn:aws:iam::222222222222:role/x"]}`),
+		want: []string{`test.yaml: profiles.p.chain[1].policy_arns[1]: "arn:aws:iam::222222222222:role/x" is not a managed policy ARN`},
+	},
+	{
+		name: "unknown-condition-operator",
+		yaml: prof(`{issuer: github, conditions: {StringNotEquals: {sub: x}}, chain: [` + validHop1 + `]}`),
+		want: []string{"test.yaml: line 7: field StringNotEquals not found in type config.Conditions"},
+	},
+	{
+		name: "condition-empty-value-list",
+		yaml: prof(`{issuer: github, conditions: {StringEquals: {aud: []}, StringLike: {sub: ~}}, chain: [` + validHop1 + `]}`),
+		want: []string{
+			"test.yaml: profiles.p.conditions.StringEquals.aud: empty value list",
+			"test.yaml: profiles.p.conditions.StringLike.sub: empty value list",
+		},
+	},
+	{
+		name: "no-conditions",
+		yaml: prof(`{issuer: github, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: at least one condition is required: without one, every token from issuer "github" could use this profile`},
+	},
+	{
+		name: "ambient-no-conditions",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: at least one condition is required`},
+	},
+	{
+		name: "cache-min-remaining-not-below-refresh-before",
+		yaml: "cache: {refresh_before: 20m, min_remaining: 20m}\n" + validYAML,
+		want: []string{"test.yaml: cache.min_remaining: 20m must be shorter than cache.refresh_before (20m)"},
+	},
+	{
+		name: "cache-refresh-before-not-below-shortest-hop",
+		yaml: "cache: {refresh_before: 45m, min_remaining: 20m}\n" + chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", duration: 45m}`),
+		want: []string{"test.yaml: cache.refresh_before: 45m must be shorter than the shortest hop duration (45m at profiles.p.chain[1].duration)"},
+	},
+	{
+		name: "cache-max-entries-zero",
+		yaml: "cache: {max_entries: 0}\n" + validYAML,
+		want: []string{"test.yaml: cache.max_entries: 0 must be at least 1"},
+	},
+	{
+		name: "server-addr-not-host-port",
+		yaml: "server: {addr: localhost}\n" + validYAML,
+		want: []string{`test.yaml: server.addr: "localhost" is not host:port`},
+	},
+	{
+		name: "server-addr-bad-port",
+		yaml: "server: {addr: '127.0.0.1:http'}\n" + validYAML,
+		want: []string{`test.yaml: server.addr: "127.0.0.1:http": port must be a number from 0 to 65535`},
+	},
+	{
+		name: "server-addr-not-loopback-without-tls",
+		yaml: "server: {addr: '0.0.0.0:8080'}\n" + validYAML,
+		want: []string{"test.yaml: server.addr: 0.0.0.0:8080 is not a loopback address: configure server.tls, or set server.insecure_plaintext: true"},
+	},
+	{
+		name: "server-addr-all-interfaces-without-tls",
+		yaml: "server: {addr: ':8080'}\n" + validYAML,
+		want: []string{"test.yaml: server.addr: :8080 is not a loopback address"},
+	},
+	{
+		name: "server-addr-not-loopback-insecure-plaintext",
+		yaml: "server: {addr: '0.0.0.0:8080', insecure_plaintext: true}\n" + validYAML,
+	},
+	{
+		name: "server-addr-not-loopback-with-tls",
+		yaml: "server: {addr: '0.0.0.0:8443', tls: {cert_file: c.pem, key_file: k.pem}}\n" + validYAML,
+	},
+	{
+		name: "server-tls-missing-files",
+		yaml: "server: {addr: '0.0.0.0:8443', tls: {client_ca_file: ca.pem}}\n" + validYAML,
+		want: []string{
+			"test.yaml: server.tls.cert_file: required when server.tls is set",
+			"test.yaml: server.tls.key_file: required when server.tls is set",
+		},
+	},
+	{
+		name: "server-tls-and-insecure-plaintext",
+		yaml: "server: {tls: {cert_file: c.pem, key_file: k.pem}, insecure_plaintext: true}\n" + validYAML,
+		want: []string{"test.yaml: server.insecure_plaintext: contradicts server.tls: remove one"},
+	},
+	{
+		name: "server-metrics-addr",
+		yaml: "server: {metrics_addr: '127.0.0.1:8080'}\n" + validYAML,
+		want: []string{"test.yaml: server.metrics_addr: must differ from server.addr"},
+	},
+	{
+		name: "server-limits-zero",
+		yaml: "server: {request_timeout: 0s, max_inflight: 0}\n" + validYAML,
+		want: []string{
+			"test.yaml: server.request_timeout: 0s must be positive",
+			"test.yaml: server.max_inflight: 0 must be at least 1",
+		},
+	},
+	{
+		name: "sts-endpoint-http-not-loopback",
+		yaml: "aws: {sts_endpoint: 'http://sts.example.com'}\n" + validYAML,
+		want: []string{"test.yaml: aws.sts_endpoint: must use https unless the host is loopback"},
+	},
+	{
+		name: "sts-endpoint-loopback",
+		yaml: "aws: {region: eu-west-1, sts_endpoint: 'http://127.0.0.1:4566'}\n" + validYAML,
+	},
+	{
+		name: "invalid-profile-name",
+		yaml: issuersYAML + "profiles: {'a/b': {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{`test.yaml: profiles: invalid profile name "a/b": want 1 to 64 of A-Z a-z 0-9 _ . - and not only dots (names appear in URLs)`},
+	},
+	{
+		name: "dot-dot-profile-name",
+		yaml: issuersYAML + "profiles: {'..': {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{`test.yaml: profiles: invalid profile name ".."`},
+	},
+	{
+		name: "profile-name-too-long",
+		yaml: issuersYAML + "profiles: {" + strings.Repeat("a", 65) + ": {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+		want: []string{`test.yaml: profiles: invalid profile name "` + strings.Repeat("a", 65) + `"`},
+	},
+	{
+		name: "profile-name-64-characters",
+		yaml: issuersYAML + "profiles: {" + strings.Repeat("a", 64) + ": {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
+	},
+	{
+		name: "empty-profile",
+		yaml: issuersYAML + "profiles: {p: }",
+		want: []string{"test.yaml: profiles.p: empty profile"},
+	},
+	{
+		name: "no-profiles",
+		yaml: issuersYAML,
+		want: []string{"test.yaml: profiles: at least one profile is required"},
+	},
+	{
+		name: "many-problems",
+		yaml: "server: {addr: '0.0.0.0:80'}\ncache: {max_entries: 0}\n" + issuersYAML + `  - {name: github, url: "ftp://x", audiences: []}
+profiles:
+  prod-deploy:
+    issuer: gitlab
+    source: magic
+    chain:
+      - {role_arn: "arn:aws:iam::111111111111:role/a", external_id: x-1, duration: 5m}
+      - {role_arn: "not-an-arn", duration: 2h}
+`,
+		want: []string{
+			"test.yaml: server.addr: 0.0.0.0:80 is not a loopback address",
+			`test.yaml: issuers[1].name: duplicate issuer name "github" (also issuers[0])`,
+			"test.yaml: issuers[1].url: must be an absolute http or https URL",
+			"test.yaml: issuers[1].audiences: at least one audience is required",
+			"test.yaml: cache.max_entries: 0 must be at least 1",
+			"test.yaml: cache.refresh_before: 30m must be shorter than the shortest hop duration (5m at profiles.prod-deploy.chain[0].duration)",
+			`test.yaml: profiles.prod-deploy.issuer: unknown issuer "gitlab"`,
+			`test.yaml: profiles.prod-deploy.source: unknown source "magic"`,
+			`test.yaml: profiles.prod-deploy.conditions: at least one condition is required: without one, every token from issuer "gitlab"`,
+			"test.yaml: profiles.prod-deploy.chain[0].duration: 5m is below the 15m STS minimum",
+			`test.yaml: profiles.prod-deploy.chain[1].role_arn: "not-an-arn" is not a role ARN`,
+			"test.yaml: profiles.prod-deploy.chain[1].duration: 2h exceeds the 1h role-chaining limit",
+		},
+	},
+}
+
+func TestParseValidation(t *testing.T) {
+	for _, tt := range validateTests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("test.yaml", []byte(tt.yaml))
+			checkErrLines(t, err, tt.want)
+			if (cfg == nil) != (len(tt.want) > 0) {
+				t.Errorf("Parse() config = %v, want nil exactly when there is an error", cfg)
+			}
+		})
+	}
+}
+
+// TestValidatePure checks that Validate on a Config built in Go reports the
+// same path-named lines, without a file name.
+func TestValidatePure(t *testing.T) {
+	cfg, err := Parse("test.yaml", []byte(validYAML))
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("Validate() of a parsed config = %v, want nil", err)
+	}
+	cfg.Profiles["p"].Chain[1].Duration = Duration(2 * 60 * 60 * 1e9)
+	cfg.Cache.MaxEntries = -1
+	checkErrLines(t, cfg.Validate(), []string{
+		"cache.max_entries: -1 must be at least 1",
+		"profiles.p.chain[1].duration: 2h exceeds the 1h role-chaining limit",
+	})
+	if got := errLines(cfg.Validate())[1]; strings.HasPrefix(got, "test.yaml") {
+		t.Errorf("Validate() line = %q, want no file prefix", got)
+	}
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// tags returns n flow-style session tag entries.
+func tags(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "k%d: v", i)
+	}
+	return b.String()
+}

@@ -1,0 +1,29 @@
+// Package profile is where a verified caller meets a chain of roles.
+//
+// A [Profile] joins three things: the claim conditions of package auth that
+// decide who may use it ([Profile.Authorize]), Go text/template strings over
+// the verified claims (session name, source identity, session tags, session
+// policy), and the hops of package chain. [Profile.Render] turns a verified
+// [auth.Identity] into a [chain.Plan]: a pure function with no I/O, so the
+// whole mapping from claims to STS parameters is table-tested and fuzzed here
+// rather than through HTTP handlers or the STS layer.
+//
+// Templates are parsed once by [New] with missingkey=error, so a template
+// that names a claim the token does not carry fails with a [*RenderError]
+// instead of rendering "<no value>". The data a template sees is
+//
+//	.claims   the verified token payload (numbers are json.Number)
+//	.issuer   the configured issuer name
+//	.subject  the token's sub
+//	.profile  the profile name
+//
+// No functions are added to text/template's built-ins: index (for claim names
+// such as "https://aws.amazon.com/tags") and printf cover what the
+// configuration needs, and a smaller language is easier to reason about.
+//
+// Everything rendered is made to fit STS before it leaves this package:
+// session names and the source identity go through [SanitizeSessionName], tag
+// values are reduced to STS's tag-value charset and length.
+//
+// Dependencies point down: api → profile → {auth, chain}.
+package profile

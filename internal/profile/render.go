@@ -1,0 +1,133 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"text/template"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+)
+
+// Render turns a verified identity into the chain of STS calls for it. It is
+// pure: no I/O, no clock. Call [Profile.Authorize] first; Render does not
+// check conditions.
+//
+// The session name is rendered once and used on every hop; it and the source
+// identity go through [SanitizeSessionName]. The source identity is set on
+// the first AssumeRole hop only (STS carries it through the rest of the chain
+// and refuses to change it). Session tags are sorted by key and their values
+// made to fit STS (see sanitizeTagValue). Policies are rendered and otherwise
+// kept as they are. ExternalIDs are copied from the configuration, never
+// rendered. Empty lists are nil, so the SDK omits them rather than sending an
+// empty list.
+//
+// token is the caller's JWT; the plan carries it only when the profile's
+// source is [chain.WebIdentity]. Plan.Identity is the issuer name and the
+// subject joined by a NUL byte, so two callers never share a cache entry.
+//
+// A template that fails, for example on a claim the token does not carry,
+// gives a *RenderError naming the field.
+func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, error) {
+	if id == nil {
+		return chain.Plan{}, errors.New("profile: render: no identity")
+	}
+	data := map[string]any{
+		"claims":  id.Claims,
+		"issuer":  id.Issuer,
+		"subject": id.Subject,
+		"profile": p.name,
+	}
+	raw, err := execute(p.sessionName, data)
+	if err != nil {
+		return chain.Plan{}, err
+	}
+	sessionName := SanitizeSessionName(raw)
+	var sourceIdentity string
+	if p.sourceIdentity != nil {
+		raw, err := execute(p.sourceIdentity, data)
+		if err != nil {
+			return chain.Plan{}, err
+		}
+		sourceIdentity = SanitizeSessionName(raw)
+	}
+
+	hops := make([]chain.Hop, 0, len(p.hops))
+	for i, h := range p.hops {
+		out := chain.Hop{
+			RoleARN:           h.roleARN,
+			SessionName:       sessionName,
+			ExternalID:        h.externalID,
+			Duration:          h.duration,
+			TransitiveTagKeys: clone(h.transitiveTagKeys),
+			PolicyARNs:        clone(h.policyARNs),
+		}
+		if i == p.sourceIdentityHop {
+			out.SourceIdentity = sourceIdentity
+		}
+		for _, t := range h.tags {
+			v, err := execute(t.tmpl, data)
+			if err != nil {
+				return chain.Plan{}, err
+			}
+			out.Tags = append(out.Tags, chain.Tag{Key: t.key, Value: sanitizeTagValue(v)})
+		}
+		if h.policy != nil {
+			if out.Policy, err = execute(h.policy, data); err != nil {
+				return chain.Plan{}, err
+			}
+		}
+		hops = append(hops, out)
+	}
+
+	plan := chain.Plan{
+		Profile:  p.name,
+		Source:   p.source,
+		Identity: id.Issuer + "\x00" + id.Subject,
+		Hops:     hops,
+	}
+	if p.source == chain.WebIdentity {
+		plan.WebIdentityToken = token
+	}
+	return plan, nil
+}
+
+// clone returns a copy of s, nil when s is empty.
+func clone(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+// maxRendered bounds the output of one template execution. Claims are
+// bounded by the token size, but a template can repeat them (range, printf);
+// no STS parameter we render is anywhere near this long.
+const maxRendered = 64 << 10
+
+// errTooLarge is the cause of a RenderError whose output exceeded maxRendered.
+var errTooLarge = fmt.Errorf("output exceeds %d bytes", maxRendered)
+
+// execute runs t over data into a bounded buffer. The template's name is the
+// field it renders.
+func execute(t *template.Template, data any) (string, error) {
+	w := &boundedBuffer{max: maxRendered}
+	if err := t.Execute(w, data); err != nil {
+		return "", &RenderError{Field: t.Name(), Err: err}
+	}
+	return string(w.buf), nil
+}
+
+// boundedBuffer is a bytes.Buffer that refuses to grow past max.
+type boundedBuffer struct {
+	buf []byte
+	max int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if len(b.buf)+len(p) > b.max {
+		return 0, errTooLarge
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}

@@ -1,0 +1,343 @@
+package profile
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stsbroker/broker/internal/auth"
+	"github.com/stsbroker/broker/internal/chain"
+)
+
+const (
+	toolingRole = "arn:aws:iam::111111111111:role/github-actions-oidc"
+	deployRole  = "arn:aws:iam::222222222222:role/ci-deploy-role"
+	readOnlyARN = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+	testToken   = chain.Secret("eyJhbGciOiJSUzI1NiJ9.payload.sig")
+	externalID  = chain.Secret("myorg-prod-deploy")
+)
+
+// githubClaims returns GitHub-like verified claims with run_id set as given.
+func githubClaims(runID any) map[string]any {
+	return map[string]any{
+		"iss":              "https://token.actions.githubusercontent.com",
+		"sub":              "repo:myorg/app:ref:refs/heads/main",
+		"aud":              "sts.amazonaws.com",
+		"repository":       "myorg/app",
+		"repository_owner": "myorg",
+		"actor":            "octocat",
+		"run_id":           runID,
+	}
+}
+
+func githubIdentity(claims map[string]any) *auth.Identity {
+	return &auth.Identity{
+		Issuer:    "github",
+		IssuerURL: "https://token.actions.githubusercontent.com",
+		Subject:   "repo:myorg/app:ref:refs/heads/main",
+		Audience:  []string{"sts.amazonaws.com"},
+		Claims:    claims,
+	}
+}
+
+// prodDeploy is design.md's example profile.
+func prodDeploy() Config {
+	return Config{
+		Name:   "prod-deploy",
+		Issuer: "github",
+		Source: chain.WebIdentity,
+		Conditions: auth.Conditions{
+			StringEquals: map[string][]string{"repository_owner": {"myorg"}},
+		},
+		SessionName:    "gha-{{ .claims.run_id }}",
+		SourceIdentity: "{{ .claims.actor }}",
+		Chain: []HopConfig{
+			{RoleARN: toolingRole, Duration: time.Hour},
+			{
+				RoleARN:    deployRole,
+				ExternalID: externalID,
+				Duration:   time.Hour,
+				SessionTags: map[string]string{
+					"repo":    "{{ .claims.repository }}",
+					"actor":   "{{ .claims.actor }}",
+					"profile": "{{ .profile }}@{{ .issuer }}",
+				},
+				TransitiveTagKeys: []string{"repo"},
+				PolicyARNs:        []string{readOnlyARN},
+				Policy:            `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{{ .claims.repository_owner }}-*"}]}`,
+			},
+		},
+	}
+}
+
+// prodDeployPlan is what prodDeploy renders for githubIdentity.
+func prodDeployPlan() chain.Plan {
+	return chain.Plan{
+		Profile:          "prod-deploy",
+		Source:           chain.WebIdentity,
+		WebIdentityToken: testToken,
+		Identity:         "github\x00repo:myorg/app:ref:refs/heads/main",
+		Hops: []chain.Hop{
+			{RoleARN: toolingRole, SessionName: "gha-123456789", Duration: time.Hour},
+			{
+				RoleARN:     deployRole,
+				SessionName: "gha-123456789",
+				ExternalID:  externalID,
+				Duration:    time.Hour,
+				Tags: []chain.Tag{
+					{Key: "actor", Value: "octocat"},
+					{Key: "profile", Value: "prod-deploy@github"},
+					{Key: "repo", Value: "myorg/app"},
+				},
+				TransitiveTagKeys: []string{"repo"},
+				SourceIdentity:    "octocat",
+				PolicyARNs:        []string{readOnlyARN},
+				Policy:            `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::myorg-*"}]}`,
+			},
+		},
+	}
+}
+
+// revealSecrets lets cmp compare chain.Secret values (a plain string
+// comparison; the test values are not real secrets).
+var revealSecrets = cmp.Comparer(func(a, b chain.Secret) bool { return a.Reveal() == b.Reveal() })
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		name   string
+		config func(*Config)
+		claims map[string]any
+		want   func(*chain.Plan)
+	}{
+		{
+			name:   "run-id-json-number",
+			claims: githubClaims(json.Number("123456789")),
+		},
+		{
+			name:   "run-id-string",
+			claims: githubClaims("123456789"),
+		},
+		{
+			name:   "default-session-name-is-sanitized-sub",
+			config: func(c *Config) { c.SessionName = "" },
+			claims: githubClaims("123456789"),
+			want: func(p *chain.Plan) {
+				for i := range p.Hops {
+					p.Hops[i].SessionName = "repo-myorg-app-ref-refs-heads-main-0e549879bd"
+				}
+			},
+		},
+		{
+			name:   "session-name-and-source-identity-sanitized",
+			config: func(c *Config) { c.SourceIdentity = "aws:{{ .claims.actor }}" },
+			claims: func() map[string]any {
+				c := githubClaims("1")
+				c["actor"] = "a"
+				return c
+			}(),
+			want: func(p *chain.Plan) {
+				for i := range p.Hops {
+					p.Hops[i].SessionName = "gha-1"
+				}
+				p.Hops[1].SourceIdentity = "aws-a-bdf2463fa7"
+				p.Hops[1].Tags[0].Value = "a"
+			},
+		},
+		{
+			name: "tag-values-sanitized-and-truncated",
+			claims: func() map[string]any {
+				c := githubClaims("123456789")
+				c["repository"] = `my"org/app!` + strings.Repeat("x", 300)
+				return c
+			}(),
+			want: func(p *chain.Plan) {
+				p.Hops[1].Tags[2].Value = ("my_org/app_" + strings.Repeat("x", 300))[:256]
+			},
+		},
+		{
+			name: "ambient-has-no-token-and-source-identity-on-hop-1",
+			config: func(c *Config) {
+				c.Source = chain.Ambient
+				c.Chain = c.Chain[1:]
+			},
+			claims: githubClaims("123456789"),
+			want: func(p *chain.Plan) {
+				p.Source = chain.Ambient
+				p.WebIdentityToken = ""
+				p.Hops = p.Hops[1:]
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := prodDeploy()
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			p, err := New(cfg)
+			if err != nil {
+				t.Fatalf("New() error = %v", err)
+			}
+			want := prodDeployPlan()
+			if tt.want != nil {
+				tt.want(&want)
+			}
+			got, err := p.Render(githubIdentity(tt.claims), testToken)
+			if err != nil {
+				t.Fatalf("Render() error = %v", err)
+			}
+			if diff := cmp.Diff(want, got, revealSecrets); diff != "" {
+				t.Errorf("Render() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRenderDoesNotShareSlices: a caller that changes its plan does not
+// change the next caller's.
+func TestRenderDoesNotShareSlices(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	id := githubIdentity(githubClaims("123456789"))
+	first, err := p.Render(id, testToken)
+	if err != nil {
+		t.Fatalf("Render() error = %v", err)
+	}
+	first.Hops[1].PolicyARNs[0] = "changed"
+	first.Hops[1].TransitiveTagKeys[0] = "changed"
+	second, err := p.Render(id, testToken)
+	if err != nil {
+		t.Fatalf("Render() error = %v", err)
+	}
+	if diff := cmp.Diff(prodDeployPlan(), second, revealSecrets); diff != "" {
+		t.Errorf("Render() after changing an earlier plan mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRenderDifferentCallersDifferentSessionNames(t *testing.T) {
+	cfg := prodDeploy()
+	cfg.SessionName = "" // {{ .claims.sub }}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	render := func(sub string) string {
+		t.Helper()
+		c := githubClaims("1")
+		c["sub"] = sub
+		plan, err := p.Render(githubIdentity(c), testToken)
+		if err != nil {
+			t.Fatalf("Render() error = %v", err)
+		}
+		return plan.Hops[0].SessionName
+	}
+	// Both become "repo-org-a-b" before the hash.
+	a, b := render("repo:org/a-b"), render("repo:org/a:b")
+	if a == b {
+		t.Errorf("Render() session names = %q and %q, want different", a, b)
+	}
+}
+
+func TestRenderError(t *testing.T) {
+	tests := []struct {
+		name      string
+		config    func(*Config)
+		claims    func(map[string]any)
+		wantField string
+		wantMsg   string
+		// causeHas is text the wrapped template error contains but the
+		// message must not (proves the case exercises a leaking message).
+		causeHas string
+	}{
+		{
+			name:      "missing-claim-in-session-name",
+			claims:    func(c map[string]any) { delete(c, "run_id") },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:14: executing "session_name" at <.claims.run_id>: missing key "run_id"`,
+		},
+		{
+			name:      "missing-claim-in-source-identity",
+			claims:    func(c map[string]any) { delete(c, "actor") },
+			wantField: "source_identity",
+			wantMsg:   `profile: render source_identity: template: source_identity:1:10: executing "source_identity" at <.claims.actor>: missing key "actor"`,
+		},
+		{
+			name:      "missing-claim-in-tag",
+			claims:    func(c map[string]any) { delete(c, "repository") },
+			wantField: "chain[1].session_tags.repo",
+			wantMsg:   `profile: render chain[1].session_tags.repo: template: chain[1].session_tags.repo:1:10: executing "chain[1].session_tags.repo" at <.claims.repository>: missing key "repository"`,
+		},
+		{
+			name:      "missing-claim-in-policy",
+			claims:    func(c map[string]any) { delete(c, "repository_owner") },
+			wantField: "chain[1].policy",
+			wantMsg:   `profile: render chain[1].policy: template: chain[1].policy:1:106: executing "chain[1].policy" at <.claims.repository_owner>: missing key "repository_owner"`,
+		},
+		{
+			// text/template's own message would quote the claim's value.
+			name:      "value-never-in-message",
+			config:    func(c *Config) { c.SessionName = "{{ range .claims.sub }}x{{ end }}" },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:16: executing "session_name" at <.claims.sub>: execution failed`,
+			causeHas:  "repo:myorg/app:ref:refs/heads/main",
+		},
+		{
+			name:      "output-too-large",
+			config:    func(c *Config) { c.SessionName = `{{ printf "%099999d" 1 }}` },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: output exceeds 65536 bytes`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := prodDeploy()
+			if tt.config != nil {
+				tt.config(&cfg)
+			}
+			p, err := New(cfg)
+			if err != nil {
+				t.Fatalf("New() error = %v", err)
+			}
+			claims := githubClaims("123456789")
+			if tt.claims != nil {
+				tt.claims(claims)
+			}
+			got, err := p.Render(githubIdentity(claims), testToken)
+			var re *RenderError
+			if !errors.As(err, &re) {
+				t.Fatalf("Render() error = %v, want *RenderError", err)
+			}
+			if re.Field != tt.wantField {
+				t.Errorf("RenderError.Field = %q, want %q", re.Field, tt.wantField)
+			}
+			if msg := err.Error(); msg != tt.wantMsg {
+				t.Errorf("Render() error = %q, want %q", msg, tt.wantMsg)
+			}
+			if tt.causeHas != "" && !strings.Contains(re.Err.Error(), tt.causeHas) {
+				t.Errorf("RenderError.Err = %q, want it to contain %q", re.Err, tt.causeHas)
+			}
+			if msg := err.Error(); strings.Contains(msg, "myorg/app") || strings.Contains(msg, "octocat") || strings.Contains(msg, "refs/heads") {
+				t.Errorf("Render() error = %q, want no claim value", msg)
+			}
+			if diff := cmp.Diff(chain.Plan{}, got, revealSecrets); diff != "" {
+				t.Errorf("Render() plan on error mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRenderNilIdentity(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	if _, err := p.Render(nil, testToken); err == nil || err.Error() != "profile: render: no identity" {
+		t.Errorf("Render(nil) error = %v, want profile: render: no identity", err)
+	}
+}
