@@ -1,0 +1,202 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
+)
+
+// Outcome says how [Cache.Get] answered, for the audit log and metrics.
+type Outcome string
+
+const (
+	// Hit: served from the cache, well inside its lifetime.
+	Hit Outcome = "hit"
+	// Miss: the request waited for STS.
+	Miss Outcome = "miss"
+	// Refresh: served from the cache inside the refresh window while a
+	// background refresh runs.
+	Refresh Outcome = "refresh"
+	// Stale: served from the cache inside the refresh window although the
+	// last background refresh failed: STS is in trouble.
+	Stale Outcome = "stale"
+)
+
+// ErrClosed is returned by [Cache.Get] after [Cache.Close].
+var ErrClosed = errors.New("chain: cache closed")
+
+// prefixMinRemaining is how long cached credentials of a prefix must still
+// be valid to sign the next hop's call.
+const prefixMinRemaining = time.Minute
+
+// CacheConfig configures a [Cache]. Zero values get the documented defaults.
+type CacheConfig struct {
+	// Runner performs the STS calls; required.
+	Runner *Runner
+	// MaxEntries bounds the entries, final and per-hop together (10000).
+	MaxEntries int
+	// RefreshBefore: an entry with less lifetime left is refreshed in the
+	// background while it is served (30m).
+	RefreshBefore time.Duration
+	// MinRemaining: an entry with less lifetime left is never served (20m).
+	MinRemaining time.Duration
+	// FillTimeout bounds one chain of STS calls (30s).
+	FillTimeout time.Duration
+	// MaxRefreshes bounds concurrent background refreshes (64).
+	MaxRefreshes int
+	// Now is the clock; defaults to time.Now.
+	Now func() time.Time
+	// Log receives refresh failures; defaults to a no-op logger.
+	Log *zap.Logger
+}
+
+// Cache serves the credentials of plans: one entry per [Plan.Key], one chain
+// of STS calls per key at a time, refreshed ahead of expiry by requests (no
+// timers), with hop results cached per prefix, all bounded.
+type Cache struct {
+	runner        *Runner
+	maxRefreshes  int
+	refreshBefore time.Duration
+	minRemaining  time.Duration
+	fillTimeout   time.Duration
+	now           func() time.Time
+	log           *zap.Logger
+
+	group  singleflight.Group
+	base   context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // background refreshes and fills
+
+	mu         sync.Mutex
+	entries    *lru
+	refreshing map[string]struct{}
+	closed     bool
+}
+
+// NewCache returns a Cache for cfg.
+func NewCache(cfg CacheConfig) (*Cache, error) {
+	if cfg.Runner == nil {
+		return nil, errors.New("chain: cache needs a runner")
+	}
+	setDefault(&cfg.MaxEntries, 10000)
+	setDefault(&cfg.RefreshBefore, 30*time.Minute)
+	setDefault(&cfg.MinRemaining, 20*time.Minute)
+	setDefault(&cfg.FillTimeout, 30*time.Second)
+	setDefault(&cfg.MaxRefreshes, 64)
+	if cfg.MinRemaining > cfg.RefreshBefore {
+		return nil, fmt.Errorf("chain: min remaining %s exceeds refresh before %s", cfg.MinRemaining, cfg.RefreshBefore)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Cache{
+		runner:        cfg.Runner,
+		maxRefreshes:  cfg.MaxRefreshes,
+		refreshBefore: cfg.RefreshBefore,
+		minRemaining:  cfg.MinRemaining,
+		fillTimeout:   cfg.FillTimeout,
+		now:           cfg.Now,
+		log:           cfg.Log,
+		base:          base,
+		cancel:        cancel,
+		entries:       newLRU(cfg.MaxEntries),
+		refreshing:    make(map[string]struct{}),
+	}, nil
+}
+
+func setDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Get returns credentials for p with at least MinRemaining lifetime left, or
+// an error; never zero-value credentials. Concurrent calls for one key share
+// one chain of STS calls, which is not cut short when the first caller goes
+// away; each caller stops waiting when its own ctx is done.
+func (c *Cache) Get(ctx context.Context, p Plan) (Credentials, Outcome, error) {
+	if len(p.Hops) == 0 {
+		return Credentials{}, Miss, errors.New("chain: plan has no hops")
+	}
+	key := p.Key()
+	now := c.now()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return Credentials{}, Miss, ErrClosed
+	}
+	if e, ok := c.entries.get(key, now); ok {
+		left := e.creds.Expiration.Sub(now)
+		if left >= c.refreshBefore {
+			creds := e.creds
+			c.mu.Unlock()
+			return creds, Hit, nil
+		}
+		if left >= c.minRemaining {
+			creds, outcome := e.creds, Refresh
+			if e.refreshFailed {
+				outcome = Stale
+			}
+			c.startRefreshLocked(key, p)
+			c.mu.Unlock()
+			return creds, outcome, nil
+		}
+	}
+	c.mu.Unlock()
+
+	ch := c.group.DoChan(key, func() (any, error) {
+		fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
+		defer cancel()
+		stop := context.AfterFunc(c.base, cancel)
+		defer stop()
+		return c.fill(fillCtx, key, p)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return Credentials{}, Miss, res.Err
+		}
+		return res.Val.(Credentials), Miss, nil
+	case <-ctx.Done():
+		return Credentials{}, Miss, ctx.Err()
+	}
+}
+
+// Len returns the number of entries, final and per-hop.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.entries.len()
+}
+
+// Close cancels background refreshes and fills and waits for them to end.
+// Get returns [ErrClosed] afterwards.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+}
+
+// track counts a goroutine's work in the WaitGroup Close waits on; it
+// reports false once the cache is closed. Add happens under the mutex while
+// closed is false, so it never races with Close's Wait.
+func (c *Cache) track() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}

@@ -1,0 +1,568 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+func TestRunSeedChain(t *testing.T) {
+	h := newHarness(t)
+	p := h.seedPlan("myorg/app")
+	got, err := h.runner(nil).Run(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Run() error = %v", err)
+	}
+	if got.AccountID != "222222222222" || got.RoleARN != ststest.SeedTargetRoleARN ||
+		!strings.HasPrefix(got.AssumedRoleARN, "arn:aws:sts::222222222222:assumed-role/") || !strings.HasSuffix(got.AssumedRoleARN, "/deploy") {
+		t.Errorf("Run() = account %q role %q assumed %q, want 222222222222, %q, arn:aws:sts::222222222222:assumed-role/…/deploy",
+			got.AccountID, got.RoleARN, got.AssumedRoleARN, ststest.SeedTargetRoleARN)
+	}
+	if !got.Valid() || !strings.HasPrefix(got.AccessKeyID, "ASIA") {
+		t.Errorf("Run() = key %q valid %v, want a complete ASIA… set", got.AccessKeyID, got.Valid())
+	}
+	if want := h.clock.Now().Add(time.Hour); !got.Expiration.Equal(want) {
+		t.Errorf("Run() expiration = %v, want %v", got.Expiration, want)
+	}
+
+	reqs := h.sts.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("emulator saw %d requests, want 2", len(reqs))
+	}
+	type call struct{ Action, RoleARN, Session, ExternalID, Token, Outcome string }
+	gotCalls := []call{}
+	for _, r := range reqs {
+		gotCalls = append(gotCalls, call{r.Action, r.RoleARN, r.RoleSessionName, r.ExternalIDSHA256, r.TokenSHA256, r.Outcome})
+	}
+	wantCalls := []call{
+		{actionWebIdentity, ststest.SeedToolingRoleARN, "gha", "", sha256Hex(p.WebIdentityToken.Reveal()), "ok"},
+		{actionAssumeRole, ststest.SeedTargetRoleARN, "deploy", sha256Hex(ststest.SeedExternalID), "", "ok"},
+	}
+	if diff := cmp.Diff(wantCalls, gotCalls); diff != "" {
+		t.Errorf("emulator requests (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"AssumeRoleWithWebIdentity ok", "AssumeRole ok"}, h.observed); diff != "" {
+		t.Errorf("Observe calls (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunRefusals(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct {
+		name     string
+		change   func(p *Plan)
+		wantHop  int
+		wantCode string
+	}{
+		{name: "wrong-external-id", change: func(p *Plan) { p.Hops[1].ExternalID = "not-the-external-id" }, wantHop: 2, wantCode: "AccessDenied"},
+		{name: "untrusted-repository", change: func(p *Plan) { p.WebIdentityToken = h.token("otherorg/app") }, wantHop: 1, wantCode: "AccessDenied"},
+		{name: "chained-duration-over-an-hour", change: func(p *Plan) { p.Hops[1].Duration = 2 * time.Hour }, wantHop: 2, wantCode: "ValidationError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := h.seedPlan("myorg/app")
+			tt.change(&p)
+			got, err := h.runner(nil).Run(t.Context(), p)
+			var he *HopError
+			if !errors.As(err, &he) {
+				t.Fatalf("Run() error = %v, want *HopError", err)
+			}
+			if he.Hop != tt.wantHop || he.Code != tt.wantCode || he.Kind != Refused || he.RoleARN != p.Hops[tt.wantHop-1].RoleARN {
+				t.Errorf("Run() error = hop %d code %q kind %d role %q, want hop %d code %q kind Refused role %q",
+					he.Hop, he.Code, he.Kind, he.RoleARN, tt.wantHop, tt.wantCode, p.Hops[tt.wantHop-1].RoleARN)
+			}
+			if got != (Credentials{}) {
+				t.Errorf("Run() = %+v, want zero credentials with the error", got)
+			}
+		})
+	}
+}
+
+func TestRunAmbientChainWithTags(t *testing.T) {
+	h := newHarness(t)
+	const broker = "arn:aws:iam::333333333333:user/broker"
+	roles := []string{"arn:aws:iam::111111111111:role/hop-a", "arn:aws:iam::222222222222:role/hop-b", "arn:aws:iam::444444444444:role/hop-c"}
+	trusted := broker
+	for _, arn := range roles {
+		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + trusted +
+			`"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
+		if err := h.sts.AddRole(ststest.Role{ARN: arn, TrustPolicy: policy}); err != nil {
+			t.Fatalf("AddRole(%s) error = %v", arn, err)
+		}
+		trusted = arn
+	}
+	p := Plan{Profile: "ambient", Source: Ambient, Identity: "x", Hops: []Hop{
+		{RoleARN: roles[0], SessionName: "sa", Tags: []Tag{{Key: "repo", Value: "myorg/app"}, {Key: "env", Value: "prod"}}, TransitiveTagKeys: []string{"repo"}, SourceIdentity: "alice"},
+		{RoleARN: roles[1], SessionName: "sb", ExternalID: "ext-b", Duration: 15 * time.Minute},
+		{RoleARN: roles[2], SessionName: "sc", Tags: []Tag{{Key: "step", Value: "3"}}},
+	}}
+	got, err := h.runner(h.accessKey(broker)).Run(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Run() error = %v", err)
+	}
+	if got.AccountID != "444444444444" || got.AssumedRoleARN != "arn:aws:sts::444444444444:assumed-role/hop-c/sc" || got.SourceIdentity != "alice" {
+		t.Errorf("Run() = account %q assumed %q source identity %q, want 444444444444, arn:aws:sts::444444444444:assumed-role/hop-c/sc, alice",
+			got.AccountID, got.AssumedRoleARN, got.SourceIdentity)
+	}
+	type call struct {
+		Action, RoleARN, Caller, SourceIdentity, ExternalID string
+		Duration                                            int
+		Tags                                                map[string]string
+		Transitive                                          []string
+	}
+	// The emulator records the session's source identity, which persists
+	// through the chain once hop 1 set it.
+	var gotCalls []call
+	for _, r := range h.sts.Requests() {
+		gotCalls = append(gotCalls, call{r.Action, r.RoleARN, r.CallerARN, r.SourceIdentity, r.ExternalIDSHA256, r.DurationSeconds, r.Tags, r.TransitiveTagKeys})
+	}
+	wantCalls := []call{
+		{Action: actionAssumeRole, RoleARN: roles[0], Caller: broker, SourceIdentity: "alice", Tags: map[string]string{"repo": "myorg/app", "env": "prod"}, Transitive: []string{"repo"}},
+		{Action: actionAssumeRole, RoleARN: roles[1], Caller: "arn:aws:sts::111111111111:assumed-role/hop-a/sa", SourceIdentity: "alice", ExternalID: sha256Hex("ext-b"), Duration: 900},
+		{Action: actionAssumeRole, RoleARN: roles[2], Caller: "arn:aws:sts::222222222222:assumed-role/hop-b/sb", SourceIdentity: "alice", Tags: map[string]string{"step": "3"}},
+	}
+	if diff := cmp.Diff(wantCalls, gotCalls, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("emulator requests (-want +got):\n%s", diff)
+	}
+}
+
+func TestCacheSingleFlight(t *testing.T) {
+	h := newHarness(t)
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Latency: 50 * time.Millisecond, Times: 1})
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	const n = 1000
+	keys := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			creds, _, err := c.Get(t.Context(), p)
+			keys[i], errs[i] = creds.AccessKeyID, err
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || keys[i] != keys[0] || keys[0] == "" {
+			t.Fatalf("Get() #%d = %q, %v, want %q, nil", i, keys[i], errs[i], keys[0])
+		}
+	}
+	h.wantCalls(1, 1)
+	if got := c.Len(); got != 2 {
+		t.Errorf("Len() = %d, want 2 (final and hop-1 entries)", got)
+	}
+}
+
+func TestCacheIdentitiesNeverShare(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	app, web := h.seedPlan("myorg/app"), h.seedPlan("myorg/web")
+	a, _, err := c.Get(t.Context(), app)
+	if err != nil {
+		t.Fatalf("Get(app) error = %v", err)
+	}
+	w, outcome, err := c.Get(t.Context(), web)
+	if err != nil || outcome != Miss {
+		t.Fatalf("Get(web) = %s, %v, want miss, nil", outcome, err)
+	}
+	if a.AccessKeyID == w.AccessKeyID {
+		t.Errorf("Get() gave both identities access key %s, want different credentials", a.AccessKeyID)
+	}
+	// A second token of the same identity shares the entry.
+	again := app
+	again.WebIdentityToken = h.token("myorg/app")
+	if got, outcome, err := c.Get(t.Context(), again); err != nil || outcome != Hit || got.AccessKeyID != a.AccessKeyID {
+		t.Errorf("Get(app, new token) = %s, %s, %v, want %s, hit, nil", got.AccessKeyID, outcome, err, a.AccessKeyID)
+	}
+	h.wantCalls(2, 2)
+}
+
+func TestCacheRefreshAhead(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	first, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Miss {
+		t.Fatalf("Get() = %s, %v, want miss, nil", outcome, err)
+	}
+	h.clock.Advance(35 * time.Minute) // 25m left: inside refresh_before (30m), above min_remaining (20m)
+
+	var wg sync.WaitGroup
+	outcomes := make([]Outcome, 50)
+	keys := make([]string, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			creds, o, err := c.Get(t.Context(), p)
+			if err != nil {
+				t.Errorf("Get() error = %v", err)
+			}
+			outcomes[i], keys[i] = o, creds.AccessKeyID
+		})
+	}
+	wg.Wait()
+	for i := range 50 {
+		// Each request is answered from the cache at once: either the old
+		// entry (refresh) or, once the refresh finished, the new one (hit).
+		if outcomes[i] != Refresh && outcomes[i] != Hit {
+			t.Errorf("Get() #%d outcome = %s, want refresh or hit", i, outcomes[i])
+		}
+		if outcomes[i] == Refresh && keys[i] != first.AccessKeyID {
+			t.Errorf("Get() #%d = %s with outcome refresh, want the cached %s", i, keys[i], first.AccessKeyID)
+		}
+	}
+	waitRefreshes(c)
+	// Exactly one refresh ran, and it reused the hop-1 credentials (25m
+	// left) instead of a new AssumeRoleWithWebIdentity.
+	h.wantCalls(1, 2)
+
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
+		t.Errorf("Get() after refresh = %s, %s, %v, want new credentials, hit, nil", got.AccessKeyID, outcome, err)
+	}
+	if want := h.clock.Now().Add(time.Hour); !got.Expiration.Equal(want) {
+		t.Errorf("refreshed expiration = %v, want %v", got.Expiration, want)
+	}
+}
+
+func TestCacheNeverServesBelowMinRemaining(t *testing.T) {
+	tests := []struct {
+		name            string
+		advance         time.Duration
+		wantWebIdentity int // total after the second Get
+	}{
+		{name: "hop-1-reused", advance: 45 * time.Minute, wantWebIdentity: 1},
+		{name: "hop-1-expired", advance: 59*time.Minute + 30*time.Second, wantWebIdentity: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			c := h.cache(CacheConfig{})
+			p := h.seedPlan("myorg/app")
+			first, _, err := c.Get(t.Context(), p)
+			if err != nil {
+				t.Fatalf("Get() error = %v", err)
+			}
+			h.clock.Advance(tt.advance)
+			p.WebIdentityToken = h.token("myorg/app") // the caller's new token
+			got, outcome, err := c.Get(t.Context(), p)
+			if err != nil || outcome != Miss || got.AccessKeyID == first.AccessKeyID {
+				t.Fatalf("Get() = %s, %s, %v, want new credentials, miss, nil", got.AccessKeyID, outcome, err)
+			}
+			if left := got.Expiration.Sub(h.clock.Now()); left < 20*time.Minute {
+				t.Errorf("Get() served credentials with %s left, want ≥ 20m", left)
+			}
+			h.wantCalls(tt.wantWebIdentity, 2)
+		})
+	}
+}
+
+func TestCacheServesWhileSTSDown(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	first, _, err := c.Get(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.sts.InjectFault("", ststest.Fault{Status: 503})
+	h.clock.Advance(35 * time.Minute)
+
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	if n := h.sts.CallsByOutcome(actionAssumeRole, "ServiceUnavailable"); n != 3 {
+		t.Errorf("AssumeRole answered ServiceUnavailable %d times, want 3 (SDK attempts)", n)
+	}
+	got, outcome, err = c.Get(t.Context(), p)
+	if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
+		t.Errorf("Get() after failed refresh = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+
+	// Below min_remaining nothing is served: the error, never zero values.
+	h.clock.Advance(10 * time.Minute)
+	p.WebIdentityToken = h.token("myorg/app")
+	got, outcome, err = c.Get(t.Context(), p)
+	var he *HopError
+	if !errors.As(err, &he) || he.Kind != Unavailable || he.Code != "ServiceUnavailable" || he.Hop != 2 {
+		t.Fatalf("Get() below min_remaining error = %v, want hop 2 ServiceUnavailable Unavailable", err)
+	}
+	if got != (Credentials{}) || outcome != Miss {
+		t.Errorf("Get() = %+v, %s, want zero credentials, miss", got, outcome)
+	}
+
+	// The failure was not cached: once STS is back the next request fills.
+	h.sts.ClearFaults()
+	got, outcome, err = c.Get(t.Context(), p)
+	if err != nil || outcome != Miss || !got.Valid() {
+		t.Errorf("Get() after recovery = %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
+	}
+	failures := h.logs.FilterMessage("background refresh failed").All()
+	if len(failures) != 2 {
+		t.Fatalf("logged %d refresh failures, want 2", len(failures))
+	}
+	ctxMap := failures[0].ContextMap()
+	delete(ctxMap, "error")
+	wantFields := map[string]any{"profile": "deploy", "hop": int64(2), "role_arn": ststest.SeedTargetRoleARN, "code": "ServiceUnavailable"}
+	if diff := cmp.Diff(wantFields, ctxMap); diff != "" {
+		t.Errorf("refresh failure fields (-want +got):\n%s", diff)
+	}
+	assertNoSecrets(t, h, p, first, got)
+}
+
+func assertNoSecrets(t *testing.T, h *harness, p Plan, creds ...Credentials) {
+	t.Helper()
+	secrets := []string{p.WebIdentityToken.Reveal(), ststest.SeedExternalID}
+	for _, c := range creds {
+		secrets = append(secrets, c.SecretAccessKey.Reveal(), c.SessionToken.Reveal())
+	}
+	for _, e := range h.logs.All() {
+		text := e.Message
+		for k, v := range e.ContextMap() {
+			text += fmt.Sprintf(" %s=%v", k, v)
+		}
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("log entry %q contains a secret", e.Message)
+			}
+		}
+	}
+}
+
+func TestCacheAccessDeniedEvicts(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	first, _, err := c.Get(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "AccessDenied", Times: 1})
+	h.clock.Advance(35 * time.Minute)
+	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	if n := c.Len(); n != 0 {
+		t.Fatalf("Len() after AccessDenied = %d, want 0 (final and hop-1 entries evicted)", n)
+	}
+	p.WebIdentityToken = h.token("myorg/app")
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Miss || got.AccessKeyID == first.AccessKeyID {
+		t.Errorf("Get() after eviction = %s, %s, %v, want new credentials, miss, nil", got.AccessKeyID, outcome, err)
+	}
+	h.wantCalls(2, 3) // the new fill could not reuse the evicted hop 1
+}
+
+func TestCacheFirstCallerCancels(t *testing.T) {
+	h := newHarness(t)
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Latency: 300 * time.Millisecond, Times: 1})
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := c.Get(gone, p); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get(cancelled ctx) error = %v, want %v", err, context.Canceled)
+	}
+	got, _, err := c.Get(t.Context(), p)
+	if err != nil || !got.Valid() {
+		t.Fatalf("Get() = %v, %v, want valid credentials from the shared fill", got.Valid(), err)
+	}
+	h.wantCalls(1, 1)
+	if n := h.sts.CallsByOutcome(actionWebIdentity, "ok"); n != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity ok = %d, want 1 (the fill was not cancelled)", n)
+	}
+}
+
+func TestCacheCloseWaits(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	if _, _, err := c.Get(t.Context(), p); err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Latency: time.Minute})
+	h.clock.Advance(35 * time.Minute)
+	if _, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Refresh {
+		t.Fatalf("Get() = %s, %v, want refresh, nil", outcome, err)
+	}
+	start := time.Now()
+	c.Close()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Close() took %s, want the refresh cancelled", took)
+	}
+	c.mu.Lock()
+	running := len(c.refreshing)
+	c.mu.Unlock()
+	if running != 0 {
+		t.Errorf("after Close() %d refreshes still running, want 0", running)
+	}
+	if _, _, err := c.Get(t.Context(), p); !errors.Is(err, ErrClosed) {
+		t.Errorf("Get() after Close() error = %v, want %v", err, ErrClosed)
+	}
+}
+
+func TestCacheEvictsAtMaxEntries(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{MaxEntries: 4})
+	repos := []string{"myorg/a", "myorg/b", "myorg/c"}
+	plans := make([]Plan, len(repos))
+	for i, r := range repos {
+		plans[i] = h.seedPlan(r)
+		if _, _, err := c.Get(t.Context(), plans[i]); err != nil {
+			t.Fatalf("Get(%s) error = %v", r, err)
+		}
+		if got, want := c.Len(), min(2*(i+1), 4); got != want {
+			t.Errorf("Len() after %s = %d, want %d", r, got, want)
+		}
+	}
+	// a's two entries were the least recently used: a fills again.
+	if _, outcome, err := c.Get(t.Context(), plans[0]); err != nil || outcome != Miss {
+		t.Errorf("Get(a) = %s, %v, want miss, nil", outcome, err)
+	}
+	if _, outcome, err := c.Get(t.Context(), plans[2]); err != nil || outcome != Hit {
+		t.Errorf("Get(c) = %s, %v, want hit, nil", outcome, err)
+	}
+	h.wantCalls(4, 4)
+}
+
+func TestNewClient(t *testing.T) {
+	emu := ststest.Start(t, ststest.Options{})
+	const broker = "arn:aws:iam::333333333333:user/broker"
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + broker + `"},"Action":"sts:AssumeRole"}]}`
+	if err := emu.AddRole(ststest.Role{ARN: "arn:aws:iam::111111111111:role/ambient", TrustPolicy: policy}); err != nil {
+		t.Fatalf("AddRole() error = %v", err)
+	}
+	id, secret, err := emu.AddAccessKey(broker)
+	if err != nil {
+		t.Fatalf("AddAccessKey() error = %v", err)
+	}
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	t.Setenv("AWS_MAX_ATTEMPTS", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", id)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+
+	if _, _, err := NewClient(t.Context(), ClientConfig{}); err == nil || err.Error() != "chain: no sts region configured" {
+		t.Errorf("NewClient(no region) error = %v, want %q", err, "chain: no sts region configured")
+	}
+
+	client, ambient, err := NewClient(t.Context(), ClientConfig{Region: "us-east-1", Endpoint: emu.URL(), MaxAttempts: 2, MaxBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatalf("NewClient() error = %v", err)
+	}
+	r := NewRunner(RunnerConfig{STS: client, Ambient: ambient})
+	p := Plan{Source: Ambient, Hops: []Hop{{RoleARN: "arn:aws:iam::111111111111:role/ambient", SessionName: "ss"}}}
+
+	emu.InjectFault(actionAssumeRole, ststest.Fault{Status: 503, Times: 1})
+	got, err := r.Run(t.Context(), p)
+	if err != nil || got.AssumedRoleARN != "arn:aws:sts::111111111111:assumed-role/ambient/ss" {
+		t.Fatalf("Run() = %q, %v, want the ambient role after one retry", got.AssumedRoleARN, err)
+	}
+	emu.InjectFault(actionAssumeRole, ststest.Fault{Code: "Throttling"})
+	_, err = r.Run(t.Context(), p)
+	var he *HopError
+	if !errors.As(err, &he) || he.Kind != Unavailable || he.Code != "Throttling" {
+		t.Fatalf("Run() while throttled error = %v, want Throttling Unavailable", err)
+	}
+	if got, want := emu.CallsByOutcome(actionAssumeRole, "Throttling"), 2; got != want {
+		t.Errorf("throttled attempts = %d, want MaxAttempts %d", got, want)
+	}
+	emu.ClearFaults()
+	emu.Close()
+	_, err = r.Run(t.Context(), p)
+	if !errors.As(err, &he) || he.Kind != Unavailable || he.Code != "" {
+		t.Errorf("Run() against a closed STS error = %v, want Unavailable with no code", err)
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Latency: time.Minute})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	_, err := h.runner(nil).Run(ctx, h.seedPlan("myorg/app"))
+	var he *HopError
+	if !errors.As(err, &he) || he.Kind != Timeout || he.Hop != 1 || he.Action != actionWebIdentity {
+		t.Errorf("Run() error = %v, want hop 1 AssumeRoleWithWebIdentity Timeout", err)
+	}
+}
+
+func BenchmarkCacheHit(b *testing.B) {
+	h := newHarness(b)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	if _, _, err := c.Get(b.Context(), p); err != nil {
+		b.Fatalf("Get() error = %v", err)
+	}
+	before := h.sts.Calls(actionWebIdentity) + h.sts.Calls(actionAssumeRole)
+	for b.Loop() {
+		if _, _, err := c.Get(b.Context(), p); err != nil {
+			b.Fatalf("Get() error = %v", err)
+		}
+	}
+	stsCalls := h.sts.Calls(actionWebIdentity) + h.sts.Calls(actionAssumeRole) - before
+	b.ReportMetric(float64(stsCalls)/float64(b.N), "sts-calls/op")
+}
+
+func TestCacheBoundsRefreshes(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{MaxRefreshes: 1})
+	a, b := h.seedPlan("myorg/a"), h.seedPlan("myorg/b")
+	for _, p := range []Plan{a, b} {
+		if _, _, err := c.Get(t.Context(), p); err != nil {
+			t.Fatalf("Get() error = %v", err)
+		}
+	}
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Latency: 200 * time.Millisecond, Times: 1})
+	h.clock.Advance(35 * time.Minute)
+	for _, p := range []Plan{a, b} {
+		if _, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Refresh {
+			t.Fatalf("Get() = %s, %v, want refresh, nil", outcome, err)
+		}
+	}
+	waitRefreshes(c)
+	h.wantCalls(2, 3) // b's refresh was skipped: the bound was taken by a's
+	if _, outcome, err := c.Get(t.Context(), b); err != nil || outcome != Refresh {
+		t.Fatalf("Get(b) = %s, %v, want refresh, nil", outcome, err)
+	}
+	waitRefreshes(c)
+	h.wantCalls(2, 4) // the next request retried it
+}
+
+func TestCacheRestartsWhenPrefixRejected(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	if _, _, err := c.Get(t.Context(), p); err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.clock.Advance(45 * time.Minute)
+	p.WebIdentityToken = h.token("myorg/app")
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "ExpiredToken", Times: 1})
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Miss || !got.Valid() {
+		t.Fatalf("Get() = %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
+	}
+	h.wantCalls(2, 3) // hop 2 with cached hop 1 refused, then the whole chain
+}

@@ -1,0 +1,77 @@
+package chain
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// unavailableCodes are STS answers that say "not now" rather than "no": the
+// SDK retried them and gave up (wire-facts §4.6).
+var unavailableCodes = map[string]bool{
+	"Throttling":            true,
+	"ThrottlingException":   true,
+	"RequestLimitExceeded":  true,
+	"IDPCommunicationError": true,
+	"InternalFailure":       true,
+	"ServiceUnavailable":    true,
+}
+
+// evictingCodes are STS refusals that mean cached credentials of the plan are
+// no longer to be trusted: the identity or its token was rejected.
+var evictingCodes = map[string]bool{
+	"AccessDenied":          true,
+	"InvalidIdentityToken":  true,
+	"ExpiredToken":          true,
+	"ExpiredTokenException": true,
+	"IDPRejectedClaim":      true,
+}
+
+// classify turns an error of the STS call of hop i (0-based) into a
+// *HopError. ctx is the call's context: a deadline that passed makes the
+// failure a Timeout whatever the SDK wrapped around it.
+func classify(ctx context.Context, err error, i int, hop Hop, action string) *HopError {
+	he := &HopError{Hop: i + 1, RoleARN: hop.RoleARN, Action: action, Err: err}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		he.Code = apiErr.ErrorCode()
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		he.Kind = Timeout
+	case he.Code == "":
+		// No answer: connection refused or reset, cancelled, or a body
+		// the SDK could not read.
+		he.Kind = Unavailable
+	case unavailableCodes[he.Code] || serverFault(err) ||
+		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
+		he.Kind = Unavailable
+	default:
+		he.Kind = Refused
+	}
+	return he
+}
+
+// serverFault reports whether STS answered with a 5xx status.
+func serverFault(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
+}
+
+// evicts reports whether err is an STS refusal that must drop the plan's
+// cached credentials.
+func evicts(err error) bool {
+	var he *HopError
+	return errors.As(err, &he) && evictingCodes[he.Code]
+}
+
+// transient reports whether err may go away on its own (Unavailable or
+// Timeout); such errors are never cached.
+func transient(err error) bool {
+	var he *HopError
+	return errors.As(err, &he) && he.Kind != Refused
+}

@@ -1,0 +1,88 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// ClientConfig configures the one STS client the broker shares between all
+// chains.
+type ClientConfig struct {
+	// Region is the STS signing region and regional endpoint; required
+	// unless the environment (AWS_REGION) sets one.
+	Region string
+	// Endpoint overrides the STS endpoint (sts.Options.BaseEndpoint), e.g.
+	// the emulator's URL in tests.
+	Endpoint string
+	// HTTPClient carries STS requests; nil uses the SDK's default.
+	HTTPClient *http.Client
+	// MaxAttempts bounds the SDK standard retryer's attempts (default 3).
+	MaxAttempts int
+	// MaxBackoff bounds the SDK standard retryer's delay between attempts
+	// (default 2s: a caller is waiting).
+	MaxBackoff time.Duration
+}
+
+const (
+	defaultMaxAttempts = 3
+	defaultMaxBackoff  = 2 * time.Second
+)
+
+// NewClient builds the one *sts.Client the broker shares, from the SDK's
+// default configuration with our region, HTTP client and retry bounds. It
+// also returns the default-chain credentials provider for the ambient source.
+// That provider is lazy: start-up does not fail when no ambient credentials
+// exist (a web_identity-only broker needs none); an ambient hop then fails
+// when it signs.
+//
+// Retries, backoff and jitter are the SDK standard retryer's; the STS client
+// already adds IDPCommunicationError to its retryable codes.
+func NewClient(ctx context.Context, cfg ClientConfig) (*sts.Client, aws.CredentialsProvider, error) {
+	attempts := cfg.MaxAttempts
+	if attempts <= 0 {
+		attempts = defaultMaxAttempts
+	}
+	backoff := cfg.MaxBackoff
+	if backoff <= 0 {
+		backoff = defaultMaxBackoff
+	}
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer(attempts, backoff))}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(cfg.HTTPClient))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chain: load aws config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, nil, errors.New("chain: no sts region configured")
+	}
+	client := sts.NewFromConfig(awsCfg, func(o *sts.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	return client, awsCfg.Credentials, nil
+}
+
+// newRetryer returns the SDK standard retryer (exponential backoff with
+// jitter, retry quota) bounded by attempts and backoff.
+func newRetryer(attempts int, backoff time.Duration) func() aws.Retryer {
+	return func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = attempts
+			o.MaxBackoff = backoff
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// fill runs p's chain, starting after the longest cached prefix, and stores
+// every hop's result. It runs once per key at a time (single flight).
+func (c *Cache) fill(ctx context.Context, key string, p Plan) (Credentials, error) {
+	if !c.track() {
+		return Credentials{}, ErrClosed
+	}
+	defer c.wg.Done()
+
+	start, prev := c.cachedPrefix(p)
+	creds, err := c.runFrom(ctx, p, start, prev)
+	var he *HopError
+	if start > 0 && errors.As(err, &he) && he.Hop == start+1 && rejectedSigner(he.Code) {
+		// STS no longer honours the cached prefix credentials (revoked,
+		// or issued by an STS that forgot them): start over once.
+		c.evict(p)
+		creds, err = c.runFrom(ctx, p, 0, nil)
+	}
+	if err != nil {
+		if evicts(err) {
+			c.evict(p)
+		}
+		return Credentials{}, err
+	}
+	if left := creds.Expiration.Sub(c.now()); left < c.minRemaining {
+		return Credentials{}, fmt.Errorf("chain: hop %d (%s): sts issued credentials valid for %s, less than min remaining %s",
+			len(p.Hops), creds.RoleARN, left.Round(time.Second), c.minRemaining)
+	}
+	c.mu.Lock()
+	c.entries.put(key, creds, c.now())
+	c.mu.Unlock()
+	return creds, nil
+}
+
+// rejectedSigner reports whether code says the credentials that signed a
+// call were not accepted.
+func rejectedSigner(code string) bool {
+	return code == "InvalidClientTokenId" || code == "ExpiredToken"
+}
+
+// runFrom runs hops start.. of p, signing hop start with prev, and caches
+// every intermediate result under its prefix key.
+func (c *Cache) runFrom(ctx context.Context, p Plan, start int, prev *Credentials) (Credentials, error) {
+	for i := start; i < len(p.Hops); i++ {
+		creds, err := c.runner.RunHop(ctx, p, i, prev)
+		if err != nil {
+			return Credentials{}, err
+		}
+		prev = &creds
+		if i < len(p.Hops)-1 {
+			c.mu.Lock()
+			c.entries.put(p.PrefixKey(i+1), creds, c.now())
+			c.mu.Unlock()
+		}
+	}
+	return *prev, nil
+}
+
+// cachedPrefix returns the number of leading hops whose result is cached
+// with enough lifetime to sign the next call, and that result.
+func (c *Cache) cachedPrefix(p Plan) (int, *Credentials) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := len(p.Hops) - 1; n > 0; n-- {
+		if e, ok := c.entries.get(p.PrefixKey(n), now); ok && e.creds.Expiration.Sub(now) >= prefixMinRemaining {
+			creds := e.creds
+			return n, &creds
+		}
+	}
+	return 0, nil
+}
+
+// evict drops p's entry and its prefix entries.
+func (c *Cache) evict(p Plan) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for n := 1; n <= len(p.Hops); n++ {
+		c.entries.remove(p.PrefixKey(n))
+	}
+}
+
+// startRefreshLocked starts the background refresh of key unless one runs
+// or MaxRefreshes do; a skipped refresh is retried by the next request.
+// c.mu must be held.
+func (c *Cache) startRefreshLocked(key string, p Plan) {
+	if _, ok := c.refreshing[key]; ok || len(c.refreshing) >= c.maxRefreshes || c.closed {
+		return
+	}
+	c.refreshing[key] = struct{}{}
+	c.wg.Add(1)
+	go c.refresh(key, p)
+}
+
+// refresh fills key in the background, joining a fill already running. A
+// failure keeps the old entry (it is served while above MinRemaining) and
+// marks it so hits report [Stale].
+func (c *Cache) refresh(key string, p Plan) {
+	defer c.wg.Done()
+	_, err, _ := c.group.Do(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(c.base, c.fillTimeout)
+		defer cancel()
+		return c.fill(ctx, key, p)
+	})
+	c.mu.Lock()
+	delete(c.refreshing, key)
+	if e, ok := c.entries.peek(key); ok && err != nil {
+		e.refreshFailed = true
+	}
+	c.mu.Unlock()
+	if err == nil || c.base.Err() != nil { // Close cancelled it: not STS trouble
+		return
+	}
+	fields := []zap.Field{zap.String("profile", p.Profile), zap.Error(err)}
+	var he *HopError
+	if errors.As(err, &he) {
+		fields = append(fields, zap.Int("hop", he.Hop), zap.String("role_arn", he.RoleARN), zap.String("code", he.Code))
+	}
+	c.log.Warn("background refresh failed", fields...)
+}

@@ -1,0 +1,163 @@
+package chain
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+// clock is the one test clock shared by the cache, the emulator, the issuer
+// and the request signer, so that expiry, token validity and SigV4 dates all
+// agree when a test moves time forward.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// clockSigner is the SDK's SigV4 signer signing at the test clock's time
+// instead of the wall clock's.
+type clockSigner struct {
+	signer *v4.Signer
+	now    func() time.Time
+}
+
+func (s clockSigner) SignHTTP(ctx context.Context, creds aws.Credentials, r *http.Request, payloadHash, service, region string, _ time.Time, optFns ...func(*v4.SignerOptions)) error {
+	return s.signer.SignHTTP(ctx, creds, r, payloadHash, service, region, s.now(), optFns...)
+}
+
+// harness is a real STS client talking to the emulator, with an issuer for
+// web identity tokens, all on one test clock.
+type harness struct {
+	t      testing.TB
+	clock  *clock
+	idp    *oidctest.Server
+	sts    *ststest.Server
+	client *sts.Client
+	logs   *observer.ObservedLogs
+	log    *zap.Logger
+
+	mu       sync.Mutex
+	observed []string // "action outcome" from the Observe hook
+}
+
+func newHarness(t testing.TB) *harness {
+	t.Helper()
+	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	idp := oidctest.Start(t, oidctest.Options{Now: clk.Now})
+	emu := ststest.Start(t, ststest.Options{Now: clk.Now})
+	if err := emu.LoadSeed(idp.URL()); err != nil {
+		t.Fatalf("LoadSeed() error = %v", err)
+	}
+	client := sts.NewFromConfig(aws.Config{Region: "us-east-1", Retryer: newRetryer(3, 5*time.Millisecond)}, func(o *sts.Options) {
+		o.BaseEndpoint = aws.String(emu.URL())
+		o.HTTPSignerV4 = clockSigner{signer: v4.NewSigner(), now: clk.Now}
+	})
+	core, logs := observer.New(zap.DebugLevel)
+	return &harness{t: t, clock: clk, idp: idp, sts: emu, client: client, logs: logs, log: zap.New(core)}
+}
+
+func (h *harness) runner(ambient aws.CredentialsProvider) *Runner {
+	return NewRunner(RunnerConfig{STS: h.client, Ambient: ambient, Now: h.clock.Now, Observe: func(action, outcome string, _ time.Duration) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.observed = append(h.observed, action+" "+outcome)
+	}})
+}
+
+func (h *harness) cache(cfg CacheConfig) *Cache {
+	h.t.Helper()
+	if cfg.Runner == nil {
+		cfg.Runner = h.runner(nil)
+	}
+	cfg.Now = h.clock.Now
+	cfg.Log = h.log
+	c, err := NewCache(cfg)
+	if err != nil {
+		h.t.Fatalf("NewCache() error = %v", err)
+	}
+	h.t.Cleanup(c.Close)
+	return c
+}
+
+// token mints a GitHub Actions token for repo on main, which the seed's
+// tooling role trusts for repositories of myorg.
+func (h *harness) token(repo string) Secret {
+	h.t.Helper()
+	tok, err := h.idp.Mint(oidctest.GitHubActionsClaims(repo, "refs/heads/main"))
+	if err != nil {
+		h.t.Fatalf("Mint() error = %v", err)
+	}
+	return Secret(tok)
+}
+
+// seedPlan is the seed chain for repo: web identity into the tooling role,
+// then AssumeRole with the ExternalId into the target role.
+func (h *harness) seedPlan(repo string) Plan {
+	return Plan{
+		Profile:          "deploy",
+		Source:           WebIdentity,
+		WebIdentityToken: h.token(repo),
+		Identity:         h.idp.URL() + " repo:" + repo + ":ref:refs/heads/main",
+		Hops: []Hop{
+			{RoleARN: ststest.SeedToolingRoleARN, SessionName: "gha", Duration: time.Hour},
+			{RoleARN: ststest.SeedTargetRoleARN, SessionName: "deploy", ExternalID: Secret(ststest.SeedExternalID), Duration: time.Hour},
+		},
+	}
+}
+
+// accessKey registers a long-term key for principalARN and returns it as a
+// credentials provider (the broker's ambient credentials).
+func (h *harness) accessKey(principalARN string) aws.CredentialsProvider {
+	h.t.Helper()
+	id, secret, err := h.sts.AddAccessKey(principalARN)
+	if err != nil {
+		h.t.Fatalf("AddAccessKey() error = %v", err)
+	}
+	return credentials.NewStaticCredentialsProvider(id, secret, "")
+}
+
+func (h *harness) calls() (webIdentity, assumeRole int) {
+	return h.sts.Calls(actionWebIdentity), h.sts.Calls(actionAssumeRole)
+}
+
+func (h *harness) wantCalls(webIdentity, assumeRole int) {
+	h.t.Helper()
+	if w, a := h.calls(); w != webIdentity || a != assumeRole {
+		h.t.Errorf("STS calls = %d AssumeRoleWithWebIdentity + %d AssumeRole, want %d + %d", w, a, webIdentity, assumeRole)
+	}
+}
+
+// waitRefreshes waits for background refreshes started so far. Call it only
+// while no Get runs.
+func waitRefreshes(c *Cache) { c.wg.Wait() }
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

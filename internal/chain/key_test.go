@@ -1,0 +1,111 @@
+package chain
+
+import (
+	"testing"
+	"time"
+)
+
+func basePlan() Plan {
+	return Plan{
+		Profile:          "deploy",
+		Source:           WebIdentity,
+		WebIdentityToken: "token-a",
+		Identity:         "https://issuer.example\x00repo:org/app:ref:refs/heads/main",
+		Hops: []Hop{
+			{RoleARN: "arn:aws:iam::111111111111:role/tooling", SessionName: "s1", Duration: time.Hour, PolicyARNs: []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"}},
+			{
+				RoleARN: "arn:aws:iam::222222222222:role/target", SessionName: "s2", ExternalID: "ext-1",
+				Duration: time.Hour, Tags: []Tag{{Key: "repo", Value: "org/app"}}, TransitiveTagKeys: []string{"repo"},
+				SourceIdentity: "alice", Policy: `{"Version":"2012-10-17"}`,
+			},
+		},
+	}
+}
+
+func TestKeyDistinguishesEveryField(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(p *Plan)
+	}{
+		{name: "profile", change: func(p *Plan) { p.Profile = "other" }},
+		{name: "source", change: func(p *Plan) { p.Source = Ambient }},
+		{name: "identity", change: func(p *Plan) { p.Identity = "https://issuer.example\x00someone-else" }},
+		{name: "hop-count", change: func(p *Plan) { p.Hops = p.Hops[:1] }},
+		{name: "role-arn", change: func(p *Plan) { p.Hops[1].RoleARN += "x" }},
+		{name: "session-name", change: func(p *Plan) { p.Hops[1].SessionName = "s3" }},
+		{name: "external-id", change: func(p *Plan) { p.Hops[1].ExternalID = "ext-2" }},
+		{name: "duration", change: func(p *Plan) { p.Hops[1].Duration = 30 * time.Minute }},
+		{name: "tag-value", change: func(p *Plan) { p.Hops[1].Tags[0].Value = "org/other" }},
+		{name: "tag-added", change: func(p *Plan) { p.Hops[1].Tags = append(p.Hops[1].Tags, Tag{Key: "env", Value: "prod"}) }},
+		{name: "transitive-tag-keys", change: func(p *Plan) { p.Hops[1].TransitiveTagKeys = nil }},
+		{name: "source-identity", change: func(p *Plan) { p.Hops[1].SourceIdentity = "bob" }},
+		{name: "policy-arns", change: func(p *Plan) { p.Hops[0].PolicyARNs = nil }},
+		{name: "policy", change: func(p *Plan) { p.Hops[1].Policy = "" }},
+		{name: "length-prefix-session", change: func(p *Plan) { p.Hops[0].RoleARN += "s"; p.Hops[0].SessionName = "1" }},
+		{name: "length-prefix-tag", change: func(p *Plan) { p.Hops[1].Tags[0] = Tag{Key: "rep", Value: "oorg/app"} }},
+		{name: "tag-moved-to-transitive", change: func(p *Plan) {
+			p.Hops[1].Tags = nil
+			p.Hops[1].TransitiveTagKeys = []string{"repo", "org/app", "repo"}
+		}},
+	}
+	want := basePlan().Key()
+	seen := map[string]string{want: "base"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := basePlan()
+			tt.change(&p)
+			got := p.Key()
+			if got == want {
+				t.Errorf("Key() after changing %s = base key, want a different key", tt.name)
+			}
+			if other, dup := seen[got]; dup {
+				t.Errorf("Key() after changing %s = key of %s, want a different key", tt.name, other)
+			}
+			seen[got] = tt.name
+		})
+	}
+}
+
+func TestKeyIgnoresWebIdentityToken(t *testing.T) {
+	a, b := basePlan(), basePlan()
+	b.WebIdentityToken = "token-b"
+	if a.Key() != b.Key() {
+		t.Errorf("Key() differs between two tokens of one identity, want equal")
+	}
+}
+
+func TestKeyStable(t *testing.T) {
+	got := basePlan().Key()
+	if len(got) != 64 {
+		t.Errorf("len(Key()) = %d, want 64 (hex SHA-256)", len(got))
+	}
+	if again := basePlan().Key(); again != got {
+		t.Errorf("Key() = %s then %s, want stable", got, again)
+	}
+}
+
+func TestPrefixKey(t *testing.T) {
+	p := basePlan()
+	if got, want := p.PrefixKey(len(p.Hops)), p.Key(); got != want {
+		t.Errorf("PrefixKey(len) = %s, want Key() %s", got, want)
+	}
+	one := p
+	one.Hops = p.Hops[:1]
+	if got, want := p.PrefixKey(1), one.Key(); got != want {
+		t.Errorf("PrefixKey(1) = %s, want key of the one-hop plan %s", got, want)
+	}
+	changed := basePlan()
+	changed.Hops[1].ExternalID = "ext-other"
+	if p.PrefixKey(1) != changed.PrefixKey(1) {
+		t.Errorf("PrefixKey(1) changed with hop 2's ExternalId, want equal")
+	}
+	if p.PrefixKey(2) == changed.PrefixKey(2) {
+		t.Errorf("PrefixKey(2) equal across different hop-2 ExternalIds, want different")
+	}
+	if p.PrefixKey(0) == p.PrefixKey(1) {
+		t.Errorf("PrefixKey(0) = PrefixKey(1), want different")
+	}
+	if got, want := p.PrefixKey(99), p.Key(); got != want {
+		t.Errorf("PrefixKey(99) = %s, want clamped to Key() %s", got, want)
+	}
+}
