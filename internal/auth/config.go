@@ -1,0 +1,189 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Defaults applied by [New] to zero-valued [Config] fields.
+const (
+	DefaultMaxTokenBytes       = 16384
+	DefaultSkew                = 30 * time.Second
+	DefaultJWKSRefetchInterval = 30 * time.Second
+	DefaultHTTPTimeout         = 10 * time.Second
+)
+
+// maxIssuers bounds the configuration; a broker trusts a handful of issuers.
+const maxIssuers = 64
+
+// supportedAlgs are the asymmetric JWS algorithms go-oidc accepts. Symmetric
+// (HS*) algorithms and "none" are never accepted (RFC 8725 §3.1, §3.2): an
+// issuer's JWKS holds public keys, and HS256 keyed with one is the classic
+// key-confusion attack.
+var supportedAlgs = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"ES256": true, "ES384": true, "ES512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"EdDSA": true,
+}
+
+// defaultJWKSAlgs is the allow-list for an issuer configured with a JWKS URL
+// and no algorithms: without discovery there is nothing to learn them from.
+var defaultJWKSAlgs = []string{"RS256", "ES256"}
+
+// IssuerConfig is one trusted OIDC issuer.
+type IssuerConfig struct {
+	// Name is the configuration name, e.g. "github"; it becomes Identity.Issuer.
+	Name string
+	// URL is the exact issuer (iss) URL. Discovery is at
+	// URL/.well-known/openid-configuration.
+	URL string
+	// Audiences lists accepted audiences; a token's aud must contain one.
+	Audiences []string
+	// JWKSURL, if set, skips discovery and uses this JWKS.
+	JWKSURL string
+	// Algorithms is an optional allow-list. The default is the discovered
+	// algorithms that go-oidc supports, or RS256 and ES256 with JWKSURL.
+	Algorithms []string
+}
+
+// Config configures a [Verifier]. Zero values get the defaults above.
+type Config struct {
+	Issuers []IssuerConfig
+	// Now is the clock for exp, nbf and iat, the refetch interval and the
+	// issuer retry interval. It is also given to go-oidc. Default time.Now.
+	Now func() time.Time
+	// HTTPClient is used for discovery and JWKS. Default: a client with a
+	// 10s timeout.
+	HTTPClient *http.Client
+	// MaxTokenBytes bounds a raw token; it is checked before any parsing.
+	MaxTokenBytes int
+	// Skew is the leeway on exp, nbf and iat. go-oidc has none on exp.
+	Skew time.Duration
+	// JWKSRefetchInterval is the minimum time between two JWKS fetches of
+	// one issuer, and between two initialisation attempts of an issuer that
+	// is down.
+	JWKSRefetchInterval time.Duration
+	// Log receives issuer initialisation events. Default zap.NewNop().
+	Log *zap.Logger
+}
+
+// withDefaults returns cfg with zero fields set to their defaults. It does
+// not modify the caller's slices.
+func (cfg Config) withDefaults() Config {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if cfg.MaxTokenBytes == 0 {
+		cfg.MaxTokenBytes = DefaultMaxTokenBytes
+	}
+	if cfg.Skew == 0 {
+		cfg.Skew = DefaultSkew
+	}
+	if cfg.JWKSRefetchInterval == 0 {
+		cfg.JWKSRefetchInterval = DefaultJWKSRefetchInterval
+	}
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	return cfg
+}
+
+// validate reports every problem in cfg at once. It does no I/O.
+func (cfg Config) validate() error {
+	var errs []error
+	if len(cfg.Issuers) == 0 {
+		errs = append(errs, errors.New("auth: no issuers configured"))
+	}
+	if len(cfg.Issuers) > maxIssuers {
+		errs = append(errs, fmt.Errorf("auth: %d issuers exceed the limit of %d", len(cfg.Issuers), maxIssuers))
+	}
+	if cfg.MaxTokenBytes < 0 {
+		errs = append(errs, errors.New("auth: max token bytes must not be negative"))
+	}
+	if cfg.Skew < 0 {
+		errs = append(errs, errors.New("auth: skew must not be negative"))
+	}
+	if cfg.JWKSRefetchInterval < 0 {
+		errs = append(errs, errors.New("auth: jwks refetch interval must not be negative"))
+	}
+	names := map[string]bool{}
+	urls := map[string]bool{}
+	for i, ic := range cfg.Issuers {
+		at := fmt.Sprintf("auth: issuers[%d]", i)
+		if ic.Name == "" {
+			errs = append(errs, fmt.Errorf("%s: name is required", at))
+		} else if names[ic.Name] {
+			errs = append(errs, fmt.Errorf("%s: duplicate name %q", at, ic.Name))
+		}
+		names[ic.Name] = true
+		if err := checkURL(ic.URL); err != nil {
+			errs = append(errs, fmt.Errorf("%s: url: %w", at, err))
+		} else if urls[ic.URL] {
+			errs = append(errs, fmt.Errorf("%s: duplicate url %q", at, ic.URL))
+		}
+		urls[ic.URL] = true
+		if ic.JWKSURL != "" {
+			if err := checkURL(ic.JWKSURL); err != nil {
+				errs = append(errs, fmt.Errorf("%s: jwks url: %w", at, err))
+			}
+		}
+		if len(ic.Audiences) == 0 {
+			errs = append(errs, fmt.Errorf("%s: at least one audience is required", at))
+		}
+		for _, a := range ic.Audiences {
+			if a == "" {
+				errs = append(errs, fmt.Errorf("%s: empty audience", at))
+			}
+		}
+		for _, alg := range ic.Algorithms {
+			if !supportedAlgs[alg] {
+				errs = append(errs, fmt.Errorf("%s: algorithm %q is not supported", at, alg))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts https URLs, and http only on a loopback host (tests and
+// `broker dev`): keys fetched in the clear could be replaced on the way.
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("is not a valid URL")
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("must be an absolute URL without user, query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("http is allowed only on a loopback host")
+	default:
+		return fmt.Errorf("scheme %q is not https", u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

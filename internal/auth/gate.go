@@ -1,0 +1,27 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// intervalGate allows one event per interval, measured on an injected clock.
+type intervalGate struct {
+	now      func() time.Time
+	interval time.Duration
+
+	mu   sync.Mutex
+	last time.Time // zero until the first allowed event
+}
+
+// allow reports whether an event may happen now and, if so, records it.
+func (g *intervalGate) allow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if !g.last.IsZero() && now.Sub(g.last) < g.interval {
+		return false
+	}
+	g.last = now
+	return true
+}

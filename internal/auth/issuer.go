@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"go.uber.org/zap"
+)
+
+// Log field keys of this package.
+const (
+	fieldIssuer = "issuer"
+	fieldURL    = "issuer_url"
+)
+
+// issuer is one configured issuer and its verifier, built once.
+type issuer struct {
+	cfg       IssuerConfig
+	now       func() time.Time
+	discovery *http.Client // bounded bodies, for discovery
+	keys      *http.Client // the caller's client, wrapped per key set
+	interval  time.Duration
+	log       *zap.Logger
+
+	// static is the allow-list known before initialisation (configured, or
+	// the JWKS-URL default); nil when it comes from discovery.
+	static []string
+
+	state atomic.Pointer[issuerState] // nil until initialised
+
+	sem      chan struct{} // one initialisation at a time
+	attempts *intervalGate // at most one initialisation attempt per interval
+	lastErr  error         // guarded by sem
+}
+
+// issuerState is an initialised issuer. It never changes once stored.
+type issuerState struct {
+	verifier *oidc.IDTokenVerifier
+	algs     []string
+}
+
+func newIssuer(ic IssuerConfig, cfg Config) *issuer {
+	discovery := *cfg.HTTPClient
+	discovery.Transport = &boundedTransport{base: cfg.HTTPClient.Transport}
+	is := &issuer{
+		cfg:       ic,
+		now:       cfg.Now,
+		discovery: &discovery,
+		keys:      cfg.HTTPClient,
+		interval:  cfg.JWKSRefetchInterval,
+		attempts:  &intervalGate{now: cfg.Now, interval: cfg.JWKSRefetchInterval},
+		sem:       make(chan struct{}, 1),
+		log:       cfg.Log.With(zap.String(fieldIssuer, ic.Name), zap.String(fieldURL, ic.URL)),
+	}
+	switch {
+	case len(ic.Algorithms) > 0:
+		is.static = slices.Clone(ic.Algorithms)
+	case ic.JWKSURL != "":
+		is.static = slices.Clone(defaultJWKSAlgs)
+	}
+	return is
+}
+
+// ensure returns the issuer's state, initialising it if it is not yet and no
+// attempt was made in the last interval. work is the context for the
+// discovery and JWKS requests; wait bounds only the wait for another
+// goroutine's attempt.
+func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
+	if st := is.state.Load(); st != nil {
+		return st, nil
+	}
+	select {
+	case is.sem <- struct{}{}:
+	case <-wait.Done():
+		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, wait.Err())
+	}
+	defer func() { <-is.sem }()
+	if st := is.state.Load(); st != nil {
+		return st, nil
+	}
+	// An issuer that is down is retried at most once per interval, so that a
+	// stream of tokens for it does not become a stream of requests to it.
+	if !is.attempts.allow() {
+		return nil, fmt.Errorf("auth: issuer %s not initialised: %w", is.cfg.Name, is.lastErr)
+	}
+	st, err := is.initialise(work)
+	if err != nil {
+		is.lastErr = err
+		is.log.Warn("issuer unavailable", zap.Error(err))
+		return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+	}
+	is.state.Store(st)
+	is.log.Info("issuer ready", zap.Strings("algorithms", st.algs))
+	return st, nil
+}
+
+// initialise runs discovery (unless a JWKS URL is configured), fetches the
+// JWKS once and builds the issuer's one verifier.
+func (is *issuer) initialise(ctx context.Context) (*issuerState, error) {
+	jwksURL, algs := is.cfg.JWKSURL, is.static
+	if jwksURL == "" {
+		// NewProvider requires the discovered issuer to equal cfg.URL exactly.
+		p, err := oidc.NewProvider(oidc.ClientContext(ctx, is.discovery), is.cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		var meta struct {
+			JWKSURI string   `json:"jwks_uri"`
+			Algs    []string `json:"id_token_signing_alg_values_supported"`
+		}
+		if err := p.Claims(&meta); err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		if err := checkURL(meta.JWKSURI); err != nil {
+			return nil, fmt.Errorf("discovery: jwks_uri %w", err)
+		}
+		jwksURL = meta.JWKSURI
+		if algs == nil {
+			algs = discoveredAlgs(meta.Algs)
+		}
+	}
+	ks := newKeySet(jwksURL, is.keys, is.now, is.interval)
+	if err := ks.prime(ctx); err != nil {
+		return nil, err
+	}
+	v := oidc.NewVerifier(is.cfg.URL, ks, &oidc.Config{
+		SupportedSigningAlgs: algs,
+		// We check aud ourselves against the issuer's list of audiences,
+		// as oauth2-proxy does, to return a typed reason.
+		SkipClientIDCheck: true,
+		// We check exp, nbf and iat ourselves with a bounded leeway: go-oidc
+		// has none on exp and a fixed 5 minutes on nbf (wire-facts §7.3).
+		SkipExpiryCheck: true,
+		Now:             is.now,
+	})
+	return &issuerState{verifier: v, algs: algs}, nil
+}
+
+// discoveredAlgs is the discovered algorithms go-oidc supports, or RS256 (the
+// one algorithm OIDC Core §15.1 requires) if the document names none of them.
+func discoveredAlgs(discovered []string) []string {
+	var algs []string
+	for _, a := range discovered {
+		if supportedAlgs[a] && !slices.Contains(algs, a) {
+			algs = append(algs, a)
+		}
+	}
+	if len(algs) == 0 {
+		return []string{"RS256"}
+	}
+	return algs
+}

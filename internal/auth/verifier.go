@@ -1,0 +1,170 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Verifier verifies OIDC tokens from a fixed set of issuers. It is safe for
+// concurrent use.
+type Verifier struct {
+	cfg     Config
+	issuers []*issuer
+	byURL   map[string]*issuer
+	byName  map[string]*issuer
+}
+
+// New validates cfg and builds one verifier per issuer, trying discovery and
+// a first JWKS fetch for each. An issuer that is down does not fail New: it
+// is retried on [Verifier.Verify] at most once per JWKSRefetchInterval, and
+// [Verifier.Ready] is false until every issuer is initialised.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	v := &Verifier{
+		cfg:    cfg,
+		byURL:  make(map[string]*issuer, len(cfg.Issuers)),
+		byName: make(map[string]*issuer, len(cfg.Issuers)),
+	}
+	for _, ic := range cfg.Issuers {
+		ic.Audiences = slices.Clone(ic.Audiences)
+		ic.Algorithms = slices.Clone(ic.Algorithms)
+		is := newIssuer(ic, cfg)
+		v.issuers = append(v.issuers, is)
+		v.byURL[ic.URL] = is
+		v.byName[ic.Name] = is
+	}
+	var wg sync.WaitGroup
+	for _, is := range v.issuers {
+		// Errors are logged by ensure and surface as Ready() == false.
+		wg.Go(func() { _, _ = is.ensure(ctx, ctx) })
+	}
+	wg.Wait()
+	return v, nil
+}
+
+// Ready reports whether every issuer has been initialised: discovery (if
+// used) succeeded and its keys were fetched once.
+func (v *Verifier) Ready() bool {
+	for _, is := range v.issuers {
+		if is.state.Load() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Issuer returns the configuration of the issuer with the given name.
+func (v *Verifier) Issuer(name string) (IssuerConfig, bool) {
+	is, ok := v.byName[name]
+	if !ok {
+		return IssuerConfig{}, false
+	}
+	ic := is.cfg
+	ic.Audiences = slices.Clone(ic.Audiences)
+	ic.Algorithms = slices.Clone(ic.Algorithms)
+	return ic, true
+}
+
+// Verify checks raw and returns the verified identity. Every error is a
+// *[TokenError] whose Reason says why the token was rejected.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
+	if raw == "" {
+		return nil, &TokenError{Reason: ReasonMissing}
+	}
+	// Security: bound the input before any parsing (CVE-2025-27144: a huge
+	// token with many dots made go-jose allocate without limit).
+	if len(raw) > v.cfg.MaxTokenBytes {
+		return nil, &TokenError{Reason: ReasonTooLarge,
+			Err: fmt.Errorf("%d bytes exceed the limit of %d", len(raw), v.cfg.MaxTokenBytes)}
+	}
+	u, err := parseUnverified(raw)
+	if err != nil {
+		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	// Security: "none" and HS* are rejected here, before any issuer lookup,
+	// so they can never reach a key or cause a fetch (RFC 8725 §3.1).
+	if !supportedAlgs[u.alg] {
+		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not supported")}
+	}
+	// Security: the unverified iss only picks the verifier; go-oidc checks
+	// the signed iss against it below. An unknown issuer is rejected without
+	// any network request, so tokens cannot make us fetch from arbitrary URLs.
+	is, ok := v.byURL[u.iss]
+	if !ok {
+		return nil, &TokenError{Reason: ReasonUnknownIssuer}
+	}
+	// Security: pin the algorithm per issuer (RFC 8725 §3.1) before keys are
+	// looked up; go-oidc enforces the same list again when parsing.
+	if is.static != nil && !slices.Contains(is.static, u.alg) {
+		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
+	}
+	st, err := is.ensure(ctx, context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, &TokenError{Reason: ReasonIssuerDown, Err: err}
+	}
+	if !slices.Contains(st.algs, u.alg) {
+		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
+	}
+	return v.verifySigned(ctx, is, st, raw)
+}
+
+// verifySigned checks the signature and issuer with go-oidc, then audience
+// and lifetime, and decodes the claims.
+func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState, raw string) (*Identity, error) {
+	note := &keyNote{}
+	tok, err := st.verifier.Verify(context.WithValue(ctx, keyNoteKey{}, note), raw)
+	if err != nil {
+		if note.reason != "" {
+			return nil, &TokenError{Reason: note.reason, Err: err}
+		}
+		// The key set was not reached (go-jose rejected the JWS), or the
+		// signed claims do not decode: either way the token is malformed.
+		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	claims, err := decodeClaims(tok)
+	if err != nil {
+		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	// Security: aud must name one of this issuer's audiences (RFC 8725 §3.9),
+	// so a token minted for another relying party is refused.
+	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(is.cfg.Audiences, a) }) {
+		return nil, &TokenError{Reason: ReasonAudience}
+	}
+	now := v.cfg.Now()
+	skew := v.cfg.Skew
+	// Security: exp is required; a token without one never expires. The
+	// leeway is bounded by Skew (RFC 7519 §4.1.4 allows "some small leeway").
+	if tok.Expiry.IsZero() {
+		return nil, &TokenError{Reason: ReasonExpired, Err: errors.New("no exp claim")}
+	}
+	if now.After(tok.Expiry.Add(skew)) {
+		return nil, &TokenError{Reason: ReasonExpired, Err: fmt.Errorf("expired at %s", tok.Expiry.UTC().Format(time.RFC3339))}
+	}
+	// Security: a token not valid yet, or issued in the future beyond the
+	// skew, comes from a wrong clock or is pre-minted; refuse it.
+	nbf, ok, err := numericDate(claims, "nbf")
+	if err != nil {
+		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	if ok && nbf.After(now.Add(skew)) {
+		return nil, &TokenError{Reason: ReasonNotYetValid, Err: errors.New("nbf is in the future")}
+	}
+	if !tok.IssuedAt.IsZero() && tok.IssuedAt.After(now.Add(skew)) {
+		return nil, &TokenError{Reason: ReasonNotYetValid, Err: errors.New("iat is in the future")}
+	}
+	return &Identity{
+		Issuer:    is.cfg.Name,
+		IssuerURL: tok.Issuer,
+		Subject:   tok.Subject,
+		Audience:  slices.Clone(tok.Audience),
+		Expiry:    tok.Expiry,
+		Claims:    claims,
+	}, nil
+}
