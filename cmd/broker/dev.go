@@ -67,6 +67,10 @@ profiles:
         duration: 1h
 `
 
+// devAWSCommand is the AWS CLI command broker dev prints. AWS CLI v2 before
+// 2.13 ignores AWS_ENDPOINT_URL_STS, hence --endpoint-url.
+const devAWSCommand = `aws sts get-caller-identity --endpoint-url "$AWS_ENDPOINT_URL_STS"`
+
 // devTokenTTL is the lifetime of the demo token; it is rewritten at half of it.
 const devTokenTTL = 10 * time.Minute
 
@@ -214,7 +218,7 @@ func printDevHelp(w io.Writer, dir, brokerURL, issuerURL, stsURL string) {
 
 Try it:
   . %s
-  aws sts get-caller-identity --endpoint-url "$AWS_ENDPOINT_URL_STS"
+  `+devAWSCommand+`
   curl -s -H "Authorization: Bearer $(cat %s)" "$BROKER_URL/v1/credentials/%s"
 `, brokerURL, issuerURL, stsURL, dir, shellQuote(filepath.Join(dir, "env")), shellQuote(filepath.Join(dir, "token")), devProfile)
 }

@@ -171,8 +171,7 @@ func TestAWSCLIInterop(t *testing.T) {
 		if _, err := exec.LookPath("curl"); err != nil {
 			t.Skip("curl not installed")
 		}
-		script := `eval "$(curl -sf -H "Authorization: Bearer $(cat "$TOKEN_FILE")" "$BROKER_URL/v1/credentials/prod-deploy?format=env")" && ` +
-			`"$AWS_CLI" sts get-caller-identity --endpoint-url "$STS_URL" --query Arn --output text`
+		script := readmeCurl + ` && "$AWS_CLI" sts get-caller-identity --endpoint-url "$STS_URL" --query Arn --output text`
 		cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
 		cmd.Env = cliEnv(t, "AWS_CONFIG_FILE="+emptyConfig, "TOKEN_FILE="+tokenFile, "BROKER_URL="+s.URL, "STS_URL="+s.STS.URL(), "AWS_CLI="+clis[0].Path)
 		out, err := cmd.CombinedOutput()
@@ -284,7 +283,7 @@ func TestDevProcess(t *testing.T) {
 	wantARN := regexp.MustCompile(`^arn:aws:sts::222222222222:assumed-role/ci-deploy-role/gha-\d+$`)
 	for _, cli := range clis {
 		t.Run(fmt.Sprintf("v%d/printed-commands", cli.Major), func(t *testing.T) {
-			script := ". " + shellQuote(filepath.Join(dir, "env")) + ` && aws sts get-caller-identity --endpoint-url "$AWS_ENDPOINT_URL_STS" --query Arn --output text`
+			script := ". " + shellQuote(filepath.Join(dir, "env")) + " && " + devAWSCommand + " --query Arn --output text"
 			c := exec.CommandContext(t.Context(), "sh", "-c", script)
 			// Put this CLI first on PATH so the printed `aws` is the one under test.
 			env := cliEnv(t)
