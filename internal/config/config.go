@@ -11,12 +11,19 @@ const (
 	DefaultAddr           = "127.0.0.1:8080"
 	DefaultRequestTimeout = 15 * time.Second
 	DefaultMaxInflight    = 1024
-	DefaultRegion         = "us-east-1"
-	DefaultMaxEntries     = 10000
-	DefaultRefreshBefore  = 30 * time.Minute
-	DefaultMinRemaining   = 20 * time.Minute
-	DefaultHopDuration    = time.Hour
-	DefaultAuditSink      = "stderr"
+
+	DefaultRatePerIdentity      = 10
+	DefaultRatePerIdentityBurst = 50
+	DefaultRateGlobal           = 2000
+	DefaultRateGlobalBurst      = 4000
+	DefaultMaxConcurrentChains  = 32
+	DefaultCallTimeout          = 10 * time.Second
+	DefaultRegion               = "us-east-1"
+	DefaultMaxEntries           = 10000
+	DefaultRefreshBefore        = 30 * time.Minute
+	DefaultMinRemaining         = 20 * time.Minute
+	DefaultHopDuration          = time.Hour
+	DefaultAuditSink            = "stderr"
 )
 
 // Source spellings accepted in profiles.<name>.source.
@@ -62,6 +69,24 @@ type Server struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxInflight bounds concurrently served requests (max_inflight:, default 1024).
 	MaxInflight int `yaml:"max_inflight"`
+	// RateLimit bounds request rates; beyond them the broker answers 429
+	// with Retry-After (rate_limit:).
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit configures token-bucket rate limits. A rate of 0 disables that
+// limit.
+type RateLimit struct {
+	// PerIdentity is the sustained requests per second one caller identity
+	// (issuer and sub) may make (per_identity:, default 10).
+	PerIdentity float64 `yaml:"per_identity"`
+	// PerIdentityBurst is the bucket size per identity (per_identity_burst:, default 50).
+	PerIdentityBurst int `yaml:"per_identity_burst"`
+	// Global is the sustained requests per second of the whole broker,
+	// counted before token verification (global:, default 2000).
+	Global float64 `yaml:"global"`
+	// GlobalBurst is the global bucket size (global_burst:, default 4000).
+	GlobalBurst int `yaml:"global_burst"`
 }
 
 // TLS is the listener's certificate and, optionally, the CA for client
@@ -82,6 +107,14 @@ type AWS struct {
 	// STSEndpoint overrides the STS endpoint (sts_endpoint:): an emulator, a
 	// VPC endpoint or a regional endpoint. https unless the host is loopback.
 	STSEndpoint string `yaml:"sts_endpoint"`
+	// MaxConcurrentChains bounds the chains of STS calls running at once, so
+	// that a burst of cold misses cannot trip STS throttling for the whole
+	// account (max_concurrent_chains:, default 32). Requests beyond it wait
+	// for a slot within their deadline.
+	MaxConcurrentChains int `yaml:"max_concurrent_chains"`
+	// CallTimeout bounds one STS call, SDK retries included
+	// (call_timeout:, default 10s).
+	CallTimeout Duration `yaml:"call_timeout"`
 }
 
 // Issuer is one trusted OIDC issuer.

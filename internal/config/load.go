@@ -101,8 +101,18 @@ func defaults() *Config {
 			Addr:           DefaultAddr,
 			RequestTimeout: Duration(DefaultRequestTimeout),
 			MaxInflight:    DefaultMaxInflight,
+			RateLimit: RateLimit{
+				PerIdentity:      DefaultRatePerIdentity,
+				PerIdentityBurst: DefaultRatePerIdentityBurst,
+				Global:           DefaultRateGlobal,
+				GlobalBurst:      DefaultRateGlobalBurst,
+			},
 		},
-		AWS: AWS{Region: DefaultRegion},
+		AWS: AWS{
+			Region:              DefaultRegion,
+			MaxConcurrentChains: DefaultMaxConcurrentChains,
+			CallTimeout:         Duration(DefaultCallTimeout),
+		},
 		Cache: Cache{
 			MaxEntries:    DefaultMaxEntries,
 			RefreshBefore: Duration(DefaultRefreshBefore),

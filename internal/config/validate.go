@@ -75,6 +75,19 @@ func (ps *problems) server(s *Server) {
 	if s.MaxInflight < 1 {
 		ps.add("server.max_inflight", "%d must be at least 1", s.MaxInflight)
 	}
+	ps.rate("server.rate_limit.per_identity", s.RateLimit.PerIdentity, s.RateLimit.PerIdentityBurst)
+	ps.rate("server.rate_limit.global", s.RateLimit.Global, s.RateLimit.GlobalBurst)
+}
+
+// rate checks one token bucket: a negative rate is an error, and an enabled
+// rate needs a burst of at least 1.
+func (ps *problems) rate(path string, r float64, burst int) {
+	switch {
+	case r < 0:
+		ps.add(path, "%g must not be negative (0 disables the limit)", r)
+	case r > 0 && burst < 1:
+		ps.add(path+"_burst", "%d must be at least 1 when %s is set", burst, path)
+	}
 }
 
 // addr checks that a is host:port with a numeric port, and reports whether
@@ -98,6 +111,12 @@ func (ps *problems) aws(a *AWS) {
 	}
 	if a.STSEndpoint != "" {
 		ps.url("aws.sts_endpoint", a.STSEndpoint)
+	}
+	if a.MaxConcurrentChains < 1 {
+		ps.add("aws.max_concurrent_chains", "%d must be at least 1", a.MaxConcurrentChains)
+	}
+	if a.CallTimeout <= 0 {
+		ps.add("aws.call_timeout", "%s must be positive", a.CallTimeout)
 	}
 }
 

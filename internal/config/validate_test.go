@@ -346,6 +346,26 @@ var validateTests = []struct {
 		},
 	},
 	{
+		name: "rate-limits-invalid",
+		yaml: "server: {rate_limit: {per_identity: -1, global: 5, global_burst: 0}}\n" + validYAML,
+		want: []string{
+			"test.yaml: server.rate_limit.per_identity: -1 must not be negative (0 disables the limit)",
+			"test.yaml: server.rate_limit.global_burst: 0 must be at least 1 when server.rate_limit.global is set",
+		},
+	},
+	{
+		name: "rate-limits-disabled",
+		yaml: "server: {rate_limit: {per_identity: 0, per_identity_burst: 0, global: 0, global_burst: 0}}\n" + validYAML,
+	},
+	{
+		name: "aws-limits-zero",
+		yaml: "aws: {max_concurrent_chains: 0, call_timeout: 0s}\n" + validYAML,
+		want: []string{
+			"test.yaml: aws.max_concurrent_chains: 0 must be at least 1",
+			"test.yaml: aws.call_timeout: 0s must be positive",
+		},
+	},
+	{
 		name: "sts-endpoint-http-not-loopback",
 		yaml: "aws: {sts_endpoint: 'http://sts.example.com'}\n" + validYAML,
 		want: []string{"test.yaml: aws.sts_endpoint: must use https unless the host is loopback"},
