@@ -77,8 +77,12 @@ func serve(ctx context.Context, cfg *config.Config, o options, ready func(addr s
 	if err != nil {
 		return err
 	}
-	o.Log.Info("broker listening", zap.String("addr", ls.Main.Addr().String()),
-		zap.Bool("tls", ls.TLS != nil), zap.Int("profiles", len(cfg.Profiles)))
+	fields := []zap.Field{zap.String("addr", ls.Main.Addr().String()),
+		zap.Bool("tls", ls.TLS != nil), zap.Int("profiles", len(cfg.Profiles))}
+	if ls.Metrics != nil {
+		fields = append(fields, zap.String("metrics_addr", ls.Metrics.Addr().String()))
+	}
+	o.Log.Info("broker listening", fields...)
 	if ready != nil {
 		ready(ls.Main.Addr().String())
 	}

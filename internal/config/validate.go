@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Validate reports every problem in c, one error per problem, joined with
@@ -65,7 +66,7 @@ func (ps *problems) server(s *Server) {
 		}
 	}
 	if s.MetricsAddr != "" {
-		if _, ok := ps.addr("server.metrics_addr", s.MetricsAddr); ok && s.MetricsAddr == s.Addr {
+		if _, ok := ps.addr("server.metrics_addr", s.MetricsAddr); ok && s.MetricsAddr == s.Addr && !strings.HasSuffix(s.Addr, ":0") {
 			ps.add("server.metrics_addr", "must differ from server.addr")
 		}
 	}

@@ -338,6 +338,10 @@ var validateTests = []struct {
 		want: []string{"test.yaml: server.metrics_addr: must differ from server.addr"},
 	},
 	{
+		name: "server-metrics-addr-both-port-zero",
+		yaml: "server: {addr: '127.0.0.1:0', metrics_addr: '127.0.0.1:0'}\n" + validYAML,
+	},
+	{
 		name: "server-limits-zero",
 		yaml: "server: {request_timeout: 0s, max_inflight: 0}\n" + validYAML,
 		want: []string{
