@@ -70,14 +70,18 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 	metrics := api.NewMetrics()
-	runner := chain.NewRunner(chain.RunnerConfig{STS: client, Ambient: ambient, Now: o.Now, Observe: metrics.ObserveSTS})
+	runner := chain.NewRunner(chain.RunnerConfig{
+		STS: client, Ambient: ambient, Now: o.Now, Observe: metrics.ObserveSTS,
+		CallTimeout: time.Duration(cfg.AWS.CallTimeout),
+	})
 	cache, err := chain.NewCache(chain.CacheConfig{
-		Runner:        runner,
-		MaxEntries:    cfg.Cache.MaxEntries,
-		RefreshBefore: time.Duration(cfg.Cache.RefreshBefore),
-		MinRemaining:  time.Duration(cfg.Cache.MinRemaining),
-		Now:           o.Now,
-		Log:           o.Log.Named("cache"),
+		Runner:              runner,
+		MaxEntries:          cfg.Cache.MaxEntries,
+		RefreshBefore:       time.Duration(cfg.Cache.RefreshBefore),
+		MinRemaining:        time.Duration(cfg.Cache.MinRemaining),
+		MaxConcurrentChains: cfg.AWS.MaxConcurrentChains,
+		Now:                 o.Now,
+		Log:                 o.Log.Named("cache"),
 	})
 	if err != nil {
 		return nil, err
@@ -93,6 +97,11 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		MaxInflight:    cfg.Server.MaxInflight,
 		MetricsOnMain:  cfg.Server.MetricsAddr == "",
 		Now:            o.Now,
+
+		RatePerIdentity:      cfg.Server.RateLimit.PerIdentity,
+		RatePerIdentityBurst: cfg.Server.RateLimit.PerIdentityBurst,
+		RateGlobal:           cfg.Server.RateLimit.Global,
+		RateGlobalBurst:      cfg.Server.RateLimit.GlobalBurst,
 	})
 	if err != nil {
 		cache.Close()

@@ -90,6 +90,9 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 		return chain.Credentials{}, s.refuse(r, err)
 	}
 	rec.issuer, rec.subject = id.Issuer, id.Subject
+	if err := s.allowIdentity(id); err != nil {
+		return chain.Credentials{}, s.refuse(r, err)
+	}
 
 	name := chi.URLParam(r, "profile")
 	if !profileName.MatchString(name) {
@@ -147,9 +150,6 @@ func (s *Server) verify(ctx context.Context, token string) (*auth.Identity, erro
 // refuse writes the audit line of a refusal and returns err unchanged.
 func (s *Server) refuse(r *http.Request, err error, extra ...zap.Field) error {
 	ae := toAPIError(err)
-	if ae.Status == http.StatusTooManyRequests {
-		s.metrics.rateLimited.Inc()
-	}
 	fields := append(s.auditFields(r), extra...)
 	fields = append(fields, zap.Int("status", ae.Status), zap.String("reason", ae.Code), zap.String("detail", ae.Message))
 	s.audit.Info("credentials refused", fields...)

@@ -39,7 +39,10 @@ type apiError struct {
 	Code       string
 	Message    string
 	RetryAfter int // seconds; sets Retry-After when > 0
-	Err        error
+	// Limit names the limit that refused the request (identity, global,
+	// inflight) for broker_rate_limited_total; "" for other errors.
+	Limit string
+	Err   error
 }
 
 func (e *apiError) Error() string {
@@ -73,6 +76,7 @@ var tokenMessages = map[string]string{
 func toAPIError(err error) *apiError {
 	var (
 		ae *apiError
+		rl *rateLimitError
 		te *auth.TokenError
 		ce *auth.ConditionError
 		re *profile.RenderError
@@ -81,6 +85,8 @@ func toAPIError(err error) *apiError {
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &rl):
+		return rateLimited(rl, err)
 	case errors.As(err, &te):
 		if te.Reason == auth.ReasonIssuerDown {
 			return &apiError{Status: http.StatusServiceUnavailable, Code: codeIssuerUnavailable,
@@ -101,7 +107,7 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile, Message: "unknown profile", Err: err}
 	case errors.Is(err, errTooBusy):
 		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
-			Message: "too many requests in flight; retry shortly", RetryAfter: 1, Err: err}
+			Message: "too many requests in flight; retry shortly", RetryAfter: 1, Limit: limitInflight, Err: err}
 	case errors.As(err, &he):
 		return hopError(he, err)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -116,6 +122,17 @@ func toAPIError(err error) *apiError {
 func unknownProfile(name string, err error) *apiError {
 	return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile,
 		Message: fmt.Sprintf("unknown profile %q", name), Err: err}
+}
+
+// rateLimited is the 429 of a token bucket; the message says which limit
+// and when to retry.
+func rateLimited(rl *rateLimitError, err error) *apiError {
+	msg := fmt.Sprintf("too many requests from this identity; retry in %ds", rl.RetryAfter)
+	if rl.Limit == limitGlobal {
+		msg = fmt.Sprintf("the broker is at its request limit; retry in %ds", rl.RetryAfter)
+	}
+	return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
+		Message: msg, RetryAfter: rl.RetryAfter, Limit: rl.Limit, Err: err}
 }
 
 func hopError(he *chain.HopError, err error) *apiError {
@@ -156,6 +173,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ae.Code == codeInsufficientScope {
 		h.Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+	}
+	if ae.Limit != "" {
+		s.metrics.rateLimited.WithLabelValues(ae.Limit).Inc()
 	}
 	if ae.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(ae.RetryAfter))

@@ -39,6 +39,13 @@ type testBroker struct {
 type brokerOpts struct {
 	profiles       []profile.Config // default: seedProfiles
 	requestTimeout time.Duration
+	// now is the server's and the cache's clock (default time.Now).
+	now func() time.Time
+	// Rate limits as in Config; zero rates leave them disabled.
+	ratePerIdentity      float64
+	ratePerIdentityBurst int
+	rateGlobal           float64
+	rateGlobalBurst      int
 }
 
 const (
@@ -95,14 +102,16 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 		Ambient: credentials.NewStaticCredentialsProvider(akid, secret, ""),
 		Observe: metrics.ObserveSTS,
 	})
-	cache, err := chain.NewCache(chain.CacheConfig{Runner: runner, Log: log})
+	cache, err := chain.NewCache(chain.CacheConfig{Runner: runner, Log: log, Now: o.now})
 	if err != nil {
 		t.Fatalf("NewCache() = %v", err)
 	}
 	t.Cleanup(cache.Close)
 	srv, err := New(Config{
 		Verifier: verifier, Profiles: set, Cache: cache, Metrics: metrics, Log: log,
-		RequestTimeout: o.requestTimeout, MetricsOnMain: true,
+		RequestTimeout: o.requestTimeout, MetricsOnMain: true, Now: o.now,
+		RatePerIdentity: o.ratePerIdentity, RatePerIdentityBurst: o.ratePerIdentityBurst,
+		RateGlobal: o.rateGlobal, RateGlobalBurst: o.rateGlobalBurst,
 	})
 	if err != nil {
 		t.Fatalf("New() = %v", err)

@@ -17,7 +17,7 @@ type Metrics struct {
 	verifications  *prometheus.CounterVec
 	stsCalls       *prometheus.CounterVec
 	stsLatency     *prometheus.HistogramVec
-	rateLimited    prometheus.Counter
+	rateLimited    *prometheus.CounterVec
 	cacheEntriesFn func() int
 }
 
@@ -48,10 +48,13 @@ func NewMetrics() *Metrics {
 			Help:    "STS call latency by action, SDK retries included.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 		}, []string{"action"}),
-		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_rate_limited_total",
-			Help: "Requests answered 429.",
-		}),
+			Help: "Requests answered 429, by the limit that refused them: identity, global or inflight.",
+		}, []string{"limit"}),
+	}
+	for _, l := range []string{limitIdentity, limitGlobal, limitInflight} {
+		m.rateLimited.WithLabelValues(l) // export zeros, not absent series
 	}
 	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsLatency, m.rateLimited,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{

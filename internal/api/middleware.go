@@ -140,7 +140,7 @@ func (s *Server) limitInflight(next http.Handler) http.Handler {
 			defer func() { <-s.inflight }()
 			next.ServeHTTP(w, r)
 		default:
-			s.writeError(w, r, errTooBusy)
+			s.writeError(w, r, s.refuse(r, errTooBusy))
 		}
 	})
 }

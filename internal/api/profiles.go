@@ -26,6 +26,9 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if rec := recordFrom(r.Context()); rec != nil {
 		rec.issuer, rec.subject = id.Issuer, id.Subject
 	}
+	if err := s.allowIdentity(id); err != nil {
+		return s.refuse(r, err)
+	}
 	names := s.cfg.Profiles.Allowed(id)
 	if names == nil {
 		names = []string{}

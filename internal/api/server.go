@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
@@ -37,6 +38,16 @@ type Config struct {
 	MaxTokenBytes int
 	// MaxInflight bounds concurrent credentials requests (default 1024).
 	MaxInflight int
+	// RatePerIdentity is the sustained requests per second one caller
+	// identity (issuer and sub) may make on /v1, with a bucket of
+	// RatePerIdentityBurst (at least 1). 0 disables the limit.
+	RatePerIdentity      float64
+	RatePerIdentityBurst int
+	// RateGlobal is the sustained requests per second of the whole broker on
+	// /v1, counted before token verification, with a bucket of
+	// RateGlobalBurst (at least 1). 0 disables the limit.
+	RateGlobal      float64
+	RateGlobalBurst int
 	// MetricsOnMain serves /metrics on the main listener (set when no
 	// separate metrics listener is configured).
 	MetricsOnMain bool
@@ -45,12 +56,14 @@ type Config struct {
 
 // Server is the broker's HTTP front end.
 type Server struct {
-	cfg      Config
-	log      *zap.Logger
-	audit    *zap.Logger
-	metrics  *Metrics
-	now      func() time.Time
-	inflight chan struct{}
+	cfg         Config
+	log         *zap.Logger
+	audit       *zap.Logger
+	metrics     *Metrics
+	now         func() time.Time
+	inflight    chan struct{}
+	global      *rate.Limiter     // nil: no global limit
+	perIdentity *identityLimiters // nil: no per-identity limit
 }
 
 // New checks cfg and fills its defaults.
@@ -67,6 +80,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
+	if cfg.RatePerIdentity < 0 || cfg.RateGlobal < 0 {
+		return nil, errors.New("api: rate limits must not be negative (0 disables them)")
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 15 * time.Second
 	}
@@ -81,12 +97,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Metrics.cacheEntriesFn = cfg.Cache.Len
 	return &Server{
-		cfg:      cfg,
-		log:      cfg.Log,
-		audit:    cfg.Audit,
-		metrics:  cfg.Metrics,
-		now:      cfg.Now,
-		inflight: make(chan struct{}, cfg.MaxInflight),
+		cfg:         cfg,
+		log:         cfg.Log,
+		audit:       cfg.Audit,
+		metrics:     cfg.Metrics,
+		now:         cfg.Now,
+		inflight:    make(chan struct{}, cfg.MaxInflight),
+		global:      newLimiter(cfg.RateGlobal, cfg.RateGlobalBurst),
+		perIdentity: newIdentityLimiters(cfg.RatePerIdentity, cfg.RatePerIdentityBurst, maxLimitedIdentities),
 	}, nil
 }
 
@@ -106,10 +124,12 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.MetricsOnMain {
 		r.Handle("/metrics", s.MetricsHandler())
 	}
+	// The global limit is per route, not r.Use, so that the route is
+	// resolved and its metrics label is the route's pattern.
 	r.Route("/v1", func(r chi.Router) {
-		r.With(s.limitInflight).Get("/credentials/{profile}", s.handle(s.handleCredentials))
-		r.With(s.limitInflight).Get("/container/{profile}", s.handle(s.handleContainer))
-		r.Get("/profiles", s.handle(s.handleProfiles))
+		r.With(s.limitGlobal, s.limitInflight).Get("/credentials/{profile}", s.handle(s.handleCredentials))
+		r.With(s.limitGlobal, s.limitInflight).Get("/container/{profile}", s.handle(s.handleContainer))
+		r.With(s.limitGlobal).Get("/profiles", s.handle(s.handleProfiles))
 	})
 	return r
 }
@@ -134,11 +154,18 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
+// handleReadyz answers 503 until the issuers' keys are fetched. While STS
+// fails it still answers 200, saying so: the broker keeps serving cached
+// credentials, so a load balancer should keep it in rotation.
 func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !s.cfg.Verifier.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: issuer keys not fetched yet\n"))
+		return
+	}
+	if degraded, since := s.cfg.Cache.Degraded(); degraded {
+		_, _ = fmt.Fprintf(w, "ready (degraded: STS failing since %s; serving cached credentials)\n", since.UTC().Format(time.RFC3339))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))

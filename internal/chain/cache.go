@@ -49,6 +49,12 @@ type CacheConfig struct {
 	FillTimeout time.Duration
 	// MaxRefreshes bounds concurrent background refreshes (64).
 	MaxRefreshes int
+	// MaxConcurrentChains bounds the chains of STS calls running at once,
+	// synchronous fills and background refreshes together (32). A request
+	// that misses waits for a slot within FillTimeout and its own deadline;
+	// a background refresh that finds none is skipped and retried by the
+	// next request.
+	MaxConcurrentChains int
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
 	// Log receives refresh failures; defaults to a no-op logger.
@@ -66,6 +72,7 @@ type Cache struct {
 	fillTimeout   time.Duration
 	now           func() time.Time
 	log           *zap.Logger
+	slots         slots
 
 	group  singleflight.Group
 	base   context.Context // cancelled by Close
@@ -75,6 +82,7 @@ type Cache struct {
 	mu         sync.Mutex
 	entries    *lru
 	refreshing map[string]struct{}
+	health     health
 	closed     bool
 }
 
@@ -88,6 +96,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	setDefault(&cfg.MinRemaining, 20*time.Minute)
 	setDefault(&cfg.FillTimeout, 30*time.Second)
 	setDefault(&cfg.MaxRefreshes, 64)
+	setDefault(&cfg.MaxConcurrentChains, 32)
 	if cfg.MinRemaining > cfg.RefreshBefore {
 		return nil, fmt.Errorf("chain: min remaining %s exceeds refresh before %s", cfg.MinRemaining, cfg.RefreshBefore)
 	}
@@ -106,6 +115,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		fillTimeout:   cfg.FillTimeout,
 		now:           cfg.Now,
 		log:           cfg.Log,
+		slots:         make(slots, cfg.MaxConcurrentChains),
 		base:          base,
 		cancel:        cancel,
 		entries:       newLRU(cfg.MaxEntries),
@@ -153,21 +163,28 @@ func (c *Cache) Get(ctx context.Context, p Plan) (Credentials, Outcome, error) {
 	}
 	c.mu.Unlock()
 
-	ch := c.group.DoChan(key, func() (any, error) {
-		fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
-		defer cancel()
-		stop := context.AfterFunc(c.base, cancel)
-		defer stop()
-		return c.fill(fillCtx, key, p)
-	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return Credentials{}, Miss, res.Err
+	for {
+		ch := c.group.DoChan(key, func() (any, error) {
+			fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
+			defer cancel()
+			stop := context.AfterFunc(c.base, cancel)
+			defer stop()
+			return c.fill(fillCtx, key, p, true)
+		})
+		select {
+		case res := <-ch:
+			if errors.Is(res.Err, errNoSlot) {
+				// Joined a background refresh that found no free slot
+				// and gave up at once: run a fill that waits for one.
+				continue
+			}
+			if res.Err != nil {
+				return Credentials{}, Miss, res.Err
+			}
+			return res.Val.(Credentials), Miss, nil
+		case <-ctx.Done():
+			return Credentials{}, Miss, ctx.Err()
 		}
-		return res.Val.(Credentials), Miss, nil
-	case <-ctx.Done():
-		return Credentials{}, Miss, ctx.Err()
 	}
 }
 

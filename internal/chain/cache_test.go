@@ -8,6 +8,9 @@ import (
 
 func TestNewCacheConfig(t *testing.T) {
 	r := NewRunner(RunnerConfig{})
+	if r.callTimeout != 10*time.Second {
+		t.Errorf("NewRunner() call timeout = %s, want 10s", r.callTimeout)
+	}
 	tests := []struct {
 		name    string
 		cfg     CacheConfig
@@ -31,9 +34,9 @@ func TestNewCacheConfig(t *testing.T) {
 			}
 			defer c.Close()
 			if c.entries.max != 10000 || c.refreshBefore != 30*time.Minute || c.minRemaining != 20*time.Minute ||
-				c.fillTimeout != 30*time.Second || c.maxRefreshes != 64 {
-				t.Errorf("NewCache() defaults = max %d refresh %s min %s fill %s refreshes %d, want 10000 30m 20m 30s 64",
-					c.entries.max, c.refreshBefore, c.minRemaining, c.fillTimeout, c.maxRefreshes)
+				c.fillTimeout != 30*time.Second || c.maxRefreshes != 64 || cap(c.slots) != 32 {
+				t.Errorf("NewCache() defaults = max %d refresh %s min %s fill %s refreshes %d chains %d, want 10000 30m 20m 30s 64 32",
+					c.entries.max, c.refreshBefore, c.minRemaining, c.fillTimeout, c.maxRefreshes, cap(c.slots))
 			}
 		})
 	}

@@ -10,13 +10,30 @@ import (
 )
 
 // fill runs p's chain, starting after the longest cached prefix, and stores
-// every hop's result. It runs once per key at a time (single flight).
-func (c *Cache) fill(ctx context.Context, key string, p Plan) (Credentials, error) {
+// every hop's result. It runs once per key at a time (single flight), in one
+// of the MaxConcurrentChains slots: with wait it waits for a slot until ctx
+// is done, without it returns errNoSlot at once when none is free.
+func (c *Cache) fill(ctx context.Context, key string, p Plan, wait bool) (Credentials, error) {
 	if !c.track() {
 		return Credentials{}, ErrClosed
 	}
 	defer c.wg.Done()
+	if err := c.slots.acquire(ctx, wait); err != nil {
+		return Credentials{}, err
+	}
+	defer c.slots.release()
 
+	creds, err := c.fillChain(ctx, key, p)
+	if c.base.Err() == nil { // Close cancelled it: not STS trouble
+		c.mu.Lock()
+		c.health.record(err, c.now())
+		c.mu.Unlock()
+	}
+	return creds, err
+}
+
+// fillChain is fill's work once it holds a slot.
+func (c *Cache) fillChain(ctx context.Context, key string, p Plan) (Credentials, error) {
 	start, prev := c.cachedPrefix(p)
 	creds, err := c.runFrom(ctx, p, start, prev)
 	var he *HopError
@@ -104,20 +121,26 @@ func (c *Cache) startRefreshLocked(key string, p Plan) {
 
 // refresh fills key in the background, joining a fill already running. A
 // failure keeps the old entry (it is served while above MinRemaining) and
-// marks it so hits report [Stale].
+// marks it so hits report [Stale]. When every STS slot is taken the refresh
+// is skipped: the entry is still served and the next request retries.
 func (c *Cache) refresh(key string, p Plan) {
 	defer c.wg.Done()
 	_, err, _ := c.group.Do(key, func() (any, error) {
 		ctx, cancel := context.WithTimeout(c.base, c.fillTimeout)
 		defer cancel()
-		return c.fill(ctx, key, p)
+		return c.fill(ctx, key, p, false)
 	})
+	skipped := errors.Is(err, errNoSlot)
 	c.mu.Lock()
 	delete(c.refreshing, key)
-	if e, ok := c.entries.peek(key); ok && err != nil {
+	if e, ok := c.entries.peek(key); ok && err != nil && !skipped {
 		e.refreshFailed = true
 	}
 	c.mu.Unlock()
+	if skipped {
+		c.log.Debug("background refresh skipped: every sts slot is taken", zap.String("profile", p.Profile))
+		return
+	}
 	if err == nil || c.base.Err() != nil { // Close cancelled it: not STS trouble
 		return
 	}

@@ -26,6 +26,9 @@ type RunnerConfig struct {
 	Ambient aws.CredentialsProvider
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+	// CallTimeout bounds each STS call, the SDK's retries included (10s). A
+	// call that exceeds it fails as a [Timeout] hop error.
+	CallTimeout time.Duration
 	// Observe, when set, is called after every STS call with the action, the
 	// outcome ("ok", the STS error code, or "error" when no answer came) and
 	// the call's duration. It is the metrics hook.
@@ -34,18 +37,20 @@ type RunnerConfig struct {
 
 // Runner performs the STS calls of a plan, hop by hop, without caching.
 type Runner struct {
-	sts     STS
-	ambient aws.CredentialsProvider
-	now     func() time.Time
-	observe func(action, outcome string, took time.Duration)
+	sts         STS
+	ambient     aws.CredentialsProvider
+	now         func() time.Time
+	callTimeout time.Duration
+	observe     func(action, outcome string, took time.Duration)
 }
 
 // NewRunner returns a Runner for cfg.
 func NewRunner(cfg RunnerConfig) *Runner {
-	r := &Runner{sts: cfg.STS, ambient: cfg.Ambient, now: cfg.Now, observe: cfg.Observe}
+	r := &Runner{sts: cfg.STS, ambient: cfg.Ambient, now: cfg.Now, callTimeout: cfg.CallTimeout, observe: cfg.Observe}
 	if r.now == nil {
 		r.now = time.Now
 	}
+	setDefault(&r.callTimeout, 10*time.Second)
 	if r.observe == nil {
 		r.observe = func(string, string, time.Duration) {}
 	}
@@ -127,6 +132,8 @@ func (r *Runner) webIdentity(ctx context.Context, p Plan, hop Hop) (Credentials,
 		Policy:           optional(hop.Policy),
 		PolicyArns:       policyARNs(hop.PolicyARNs),
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.callTimeout)
+	defer cancel()
 	start := r.now()
 	out, err := r.sts.AssumeRoleWithWebIdentity(ctx, in)
 	if err != nil {
@@ -148,6 +155,8 @@ func (r *Runner) assumeRole(ctx context.Context, i int, hop Hop, signer aws.Cred
 		Policy:            optional(hop.Policy),
 		PolicyArns:        policyARNs(hop.PolicyARNs),
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.callTimeout)
+	defer cancel()
 	start := r.now()
 	out, err := r.sts.AssumeRole(ctx, in, func(o *sts.Options) { o.Credentials = signer })
 	if err != nil {

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stsbroker/broker/internal/config"
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+// limitsConfig is the seed's profile with the hardening keys set; the %
+// verbs are the rate limits, the STS endpoint, max_concurrent_chains,
+// call_timeout, the issuer URL and the ExternalId.
+const limitsConfig = `
+server:
+  addr: 127.0.0.1:0
+  rate_limit: {per_identity: %g, per_identity_burst: 1, global: %g, global_burst: 1}
+aws:
+  region: us-east-1
+  sts_endpoint: %q
+  max_concurrent_chains: %d
+  call_timeout: %s
+issuers:
+  - name: github
+    url: %q
+    audiences: [sts.amazonaws.com]
+profiles:
+  prod-deploy:
+    issuer: github
+    conditions:
+      StringLike: {sub: "repo:myorg/*:ref:refs/heads/main"}
+    session_name: "gha-{{ .claims.run_id }}"
+    chain:
+      - role_arn: arn:aws:iam::111111111111:role/github-actions-oidc
+      - role_arn: arn:aws:iam::222222222222:role/ci-deploy-role
+        external_id: %q
+`
+
+type limitsKeys struct {
+	perIdentity, global float64
+	maxChains           int
+	callTimeout         string
+}
+
+type limitsBroker struct {
+	issuer *oidctest.Server
+	sts    *ststest.Server
+	url    string
+}
+
+// startLimitsBroker builds the broker from config keys k through build, the
+// function serve uses, and serves its handler.
+func startLimitsBroker(t *testing.T, k limitsKeys) *limitsBroker {
+	t.Helper()
+	issuer := oidctest.Start(t, oidctest.Options{})
+	emu := ststest.Start(t, ststest.Options{})
+	if err := emu.LoadSeed(issuer.URL()); err != nil {
+		t.Fatalf("LoadSeed() = %v", err)
+	}
+	yaml := fmt.Sprintf(limitsConfig, k.perIdentity, k.global, emu.URL(), k.maxChains, k.callTimeout, issuer.URL(), ststest.SeedExternalID)
+	cfg, err := config.Parse("limits.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("config.Parse() = %v", err)
+	}
+	b, err := build(t.Context(), cfg, options{})
+	if err != nil {
+		t.Fatalf("build() = %v", err)
+	}
+	hs := httptest.NewServer(b.api.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		b.close()
+	})
+	return &limitsBroker{issuer: issuer, sts: emu, url: hs.URL}
+}
+
+// get fetches prod-deploy credentials for repo ("" sends no token) and
+// returns the status and the error code and message of a refusal.
+func (lb *limitsBroker) get(t *testing.T, repo string) (status int, code, message string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, lb.url+"/v1/credentials/prod-deploy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if repo != "" {
+		tok, err := lb.issuer.Mint(oidctest.GitHubActionsClaims(repo, "refs/heads/main"))
+		if err != nil {
+			t.Fatalf("Mint() = %v", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("GET: %v", err)
+		return 0, "", ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var e struct{ Error, Message string }
+	if resp.StatusCode != http.StatusOK {
+		_ = json.Unmarshal(body, &e)
+	}
+	return resp.StatusCode, e.Error, e.Message
+}
+
+func TestWireRateLimits(t *testing.T) {
+	tests := []struct {
+		name        string
+		keys        limitsKeys
+		first       string // repo of the first request ("" = no token)
+		wantFirst   int
+		wantMessage string
+	}{
+		{name: "per-identity", keys: limitsKeys{perIdentity: 0.001, maxChains: 32, callTimeout: "10s"}, first: "myorg/app", wantFirst: 200,
+			wantMessage: "too many requests from this identity; retry in 1000s"},
+		{name: "global", keys: limitsKeys{global: 0.001, maxChains: 32, callTimeout: "10s"}, first: "", wantFirst: 401,
+			wantMessage: "the broker is at its request limit; retry in 1000s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lb := startLimitsBroker(t, tt.keys)
+			if status, _, _ := lb.get(t, tt.first); status != tt.wantFirst {
+				t.Fatalf("first request = %d, want %d", status, tt.wantFirst)
+			}
+			status, code, message := lb.get(t, "myorg/app")
+			if status != 429 || code != "rate_limited" || message != tt.wantMessage {
+				t.Errorf("second request = %d %s %q, want 429 rate_limited %q", status, code, message, tt.wantMessage)
+			}
+		})
+	}
+}
+
+func TestWireCallTimeout(t *testing.T) {
+	lb := startLimitsBroker(t, limitsKeys{maxChains: 32, callTimeout: "200ms"})
+	lb.sts.InjectFault("AssumeRoleWithWebIdentity", ststest.Fault{Latency: 3 * time.Second})
+	start := time.Now()
+	status, code, message := lb.get(t, "myorg/app")
+	want := "hop 1 (" + ststest.SeedToolingRoleARN + "): no answer from STS before the request deadline"
+	if status != 504 || code != "sts_timeout" || message != want {
+		t.Errorf("request = %d %s %q, want 504 sts_timeout %q", status, code, message, want)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("answer took %s, want about the 200ms call_timeout", took)
+	}
+}
+
+func TestWireMaxConcurrentChains(t *testing.T) {
+	lb := startLimitsBroker(t, limitsKeys{maxChains: 1, callTimeout: "10s"})
+	const latency, n = 300 * time.Millisecond, 3
+	lb.sts.InjectFault("AssumeRoleWithWebIdentity", ststest.Fault{Latency: latency})
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if status, code, _ := lb.get(t, fmt.Sprintf("myorg/app%d", i)); status != 200 {
+				t.Errorf("identity %d = %d %s, want 200", i, status, code)
+			}
+		})
+	}
+	wg.Wait()
+	// One chain at a time: the three slow first hops ran one after another.
+	if took := time.Since(start); took < n*latency {
+		t.Errorf("%d cold identities took %s, want at least %s with max_concurrent_chains 1", n, took, n*latency)
+	}
+}
