@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -23,6 +25,9 @@ and invalid values are refused at start-up with one line per problem.
 
 Logs are JSON on stderr; audit events go to audit.sink (default stderr).
 Stops gracefully on SIGINT or SIGTERM: in-flight requests finish.
+SIGHUP re-reads FILE: issuers and profiles are swapped atomically if the new
+file is valid; an invalid file is logged and the running configuration stays.
+Changes to server, aws, cache and audit need a restart.
 
 Flags:
 `
@@ -45,6 +50,10 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "broker serve: --config FILE is required and no arguments are accepted")
 		return exitUsage
 	}
+	// Catch SIGHUP before anything else: its default action ends the process.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	reloads := reloadSignals(ctx)
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "broker serve: invalid configuration:\n%v\n", err)
@@ -58,7 +67,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer closeAudit()
-	if err := serve(ctx, cfg, options{Log: log, Audit: audit}, nil); err != nil {
+	if err := serve(ctx, cfg, options{Log: log, Audit: audit, ConfigPath: *path, Reloads: reloads}, nil); err != nil {
 		log.Error("broker stopped", zap.Error(err))
 		return exitFailure
 	}
@@ -77,6 +86,15 @@ func serve(ctx context.Context, cfg *config.Config, o options, ready func(addr s
 	if err != nil {
 		return err
 	}
+	if o.Reloads != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.reloadOn(ctx, o.ConfigPath, o.Reloads)
+		}()
+		defer func() { cancel(); <-done }()
+	}
 	fields := []zap.Field{zap.String("addr", ls.Main.Addr().String()),
 		zap.Bool("tls", ls.TLS != nil), zap.Int("profiles", len(cfg.Profiles))}
 	if ls.Metrics != nil {
@@ -89,6 +107,29 @@ func serve(ctx context.Context, cfg *config.Config, o options, ready func(addr s
 	err = b.api.Run(ctx, ls)
 	o.Log.Info("broker stopped serving")
 	return err
+}
+
+// reloadSignals turns SIGHUP into reload requests until ctx is done. A
+// request that arrives while one is pending is merged into it.
+func reloadSignals(ctx context.Context) <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // newLogger returns the JSON logger of `serve`: ISO 8601 times, to w.

@@ -22,8 +22,11 @@ import (
 
 // broker is a running broker's parts, built from a validated config.
 type broker struct {
-	api   *api.Server
-	cache *chain.Cache
+	api      *api.Server
+	cache    *chain.Cache
+	cfg      *config.Config // the configuration running now
+	verifier *auth.Verifier
+	opts     options
 }
 
 // close stops background refreshes. Call it after the server stopped.
@@ -34,6 +37,10 @@ type options struct {
 	Now   func() time.Time
 	Log   *zap.Logger
 	Audit *zap.Logger
+	// ConfigPath and Reloads: each value on Reloads re-reads ConfigPath
+	// (SIGHUP under serve). Nil Reloads: no reloads.
+	ConfigPath string
+	Reloads    <-chan struct{}
 }
 
 // build translates cfg into the types of auth, profile and chain and wires
@@ -49,13 +56,7 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		o.Audit = o.Log.Named("audit")
 	}
 
-	issuers := make([]auth.IssuerConfig, 0, len(cfg.Issuers))
-	for _, is := range cfg.Issuers {
-		issuers = append(issuers, auth.IssuerConfig{
-			Name: is.Name, URL: is.URL, Audiences: is.Audiences, JWKSURL: is.JWKSURL, Algorithms: is.Algorithms,
-		})
-	}
-	verifier, err := auth.New(ctx, auth.Config{Issuers: issuers, Now: o.Now, Log: o.Log.Named("auth")})
+	verifier, err := buildVerifier(ctx, cfg, o)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,17 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		cache.Close()
 		return nil, err
 	}
-	return &broker{api: srv, cache: cache}, nil
+	return &broker{api: srv, cache: cache, cfg: cfg, verifier: verifier, opts: o}, nil
+}
+
+func buildVerifier(ctx context.Context, cfg *config.Config, o options) (*auth.Verifier, error) {
+	issuers := make([]auth.IssuerConfig, 0, len(cfg.Issuers))
+	for _, is := range cfg.Issuers {
+		issuers = append(issuers, auth.IssuerConfig{
+			Name: is.Name, URL: is.URL, Audiences: is.Audiences, JWKSURL: is.JWKSURL, Algorithms: is.Algorithms,
+		})
+	}
+	return auth.New(ctx, auth.Config{Issuers: issuers, Now: o.Now, Log: o.Log.Named("auth")})
 }
 
 func buildProfiles(cfg *config.Config) (*profile.Set, error) {

@@ -84,8 +84,9 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
 	rec := recordFrom(ctx)
+	st := s.current.Load()
 
-	id, err := s.verify(ctx, token)
+	id, err := s.verify(ctx, st.verifier, token)
 	if err != nil {
 		return chain.Credentials{}, s.refuse(r, err)
 	}
@@ -98,7 +99,7 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	if !profileName.MatchString(name) {
 		return chain.Credentials{}, s.refuse(r, badRequest("profile name must match [A-Za-z0-9_.-]{1,64}"))
 	}
-	p, err := s.cfg.Profiles.Get(name)
+	p, err := st.profiles.Get(name)
 	if err != nil {
 		if errors.Is(err, profile.ErrUnknownProfile) {
 			err = unknownProfile(name, err)
@@ -133,8 +134,8 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	return creds, nil
 }
 
-func (s *Server) verify(ctx context.Context, token string) (*auth.Identity, error) {
-	id, err := s.cfg.Verifier.Verify(ctx, token)
+func (s *Server) verify(ctx context.Context, v *auth.Verifier, token string) (*auth.Identity, error) {
+	id, err := v.Verify(ctx, token)
 	result := "ok"
 	if err != nil {
 		result = "error"

@@ -19,7 +19,8 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.verify(r.Context(), token)
+	st := s.current.Load()
+	id, err := s.verify(r.Context(), st.verifier, token)
 	if err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allowIdentity(id); err != nil {
 		return s.refuse(r, err)
 	}
-	names := s.cfg.Profiles.Allowed(id)
+	names := st.profiles.Allowed(id)
 	if names == nil {
 		names = []string{}
 	}

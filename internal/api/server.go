@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -64,6 +65,15 @@ type Server struct {
 	inflight    chan struct{}
 	global      *rate.Limiter     // nil: no global limit
 	perIdentity *identityLimiters // nil: no per-identity limit
+	// current is what a reload replaces. A request loads it once, so it sees
+	// one consistent verifier and profile set from start to end.
+	current atomic.Pointer[state]
+}
+
+// state is the part of the configuration [Server.Reload] swaps.
+type state struct {
+	verifier *auth.Verifier
+	profiles *profile.Set
 }
 
 // New checks cfg and fills its defaults.
@@ -96,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Metrics.cacheEntriesFn = cfg.Cache.Len
-	return &Server{
+	s := &Server{
 		cfg:         cfg,
 		log:         cfg.Log,
 		audit:       cfg.Audit,
@@ -105,7 +115,20 @@ func New(cfg Config) (*Server, error) {
 		inflight:    make(chan struct{}, cfg.MaxInflight),
 		global:      newLimiter(cfg.RateGlobal, cfg.RateGlobalBurst),
 		perIdentity: newIdentityLimiters(cfg.RatePerIdentity, cfg.RatePerIdentityBurst, maxLimitedIdentities),
-	}, nil
+	}
+	s.current.Store(&state{verifier: cfg.Verifier, profiles: cfg.Profiles})
+	return s, nil
+}
+
+// Reload atomically replaces the verifier and the profiles; requests already
+// running finish with the ones they started with. The cache is kept: entries
+// of profiles whose rendered chain did not change keep their key and survive.
+func (s *Server) Reload(v *auth.Verifier, p *profile.Set) error {
+	if v == nil || p == nil {
+		return errors.New("api: reload needs a verifier and profiles")
+	}
+	s.current.Store(&state{verifier: v, profiles: p})
+	return nil
 }
 
 // Handler returns the routes of design.md's HTTP API.
@@ -159,7 +182,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 // credentials, so a load balancer should keep it in rotation.
 func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !s.cfg.Verifier.Ready() {
+	if !s.current.Load().verifier.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: issuer keys not fetched yet\n"))
 		return

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/config"
+)
+
+// reload re-reads the configuration at path and swaps in its issuers and
+// profiles. An invalid file changes nothing: the running configuration
+// stays. Sections that shape listeners, the STS client and the cache
+// (server, aws, cache, audit) need a restart; a reload that changes them
+// applies the rest and names them in the log. The cache is kept, so entries
+// of profiles whose rendered chain did not change survive.
+func (b *broker) reload(ctx context.Context, path string) error {
+	next, err := config.Load(path)
+	if err != nil {
+		return fmt.Errorf("reload: invalid configuration, keeping the running one: %w", err)
+	}
+	profiles, err := buildProfiles(next)
+	if err != nil {
+		return fmt.Errorf("reload: keeping the running configuration: %w", err)
+	}
+	verifier := b.verifier
+	if !reflect.DeepEqual(next.Issuers, b.cfg.Issuers) {
+		// New issuers: fetch their keys before the swap. An issuer that is
+		// down leaves the new verifier not ready (and /readyz says so), as
+		// at start-up.
+		if verifier, err = buildVerifier(ctx, next, b.opts); err != nil {
+			return fmt.Errorf("reload: keeping the running configuration: %w", err)
+		}
+	}
+	if err := b.api.Reload(verifier, profiles); err != nil {
+		return err
+	}
+	if stale := restartOnly(b.cfg, next); len(stale) > 0 {
+		b.opts.Log.Warn("configuration reloaded, but these sections need a restart to change", zap.Strings("sections", stale))
+	}
+	// Keep the sections that were not applied, so the next reload compares
+	// against what is really running.
+	next.Server, next.AWS, next.Cache, next.Audit = b.cfg.Server, b.cfg.AWS, b.cfg.Cache, b.cfg.Audit
+	b.cfg, b.verifier = next, verifier
+	b.opts.Log.Info("configuration reloaded", zap.Int("profiles", len(next.Profiles)), zap.Int("issuers", len(next.Issuers)))
+	return nil
+}
+
+// restartOnly names the sections of next that differ from cur and that a
+// reload does not apply.
+func restartOnly(cur, next *config.Config) []string {
+	var out []string
+	for _, s := range []struct {
+		name      string
+		cur, next any
+	}{
+		{"server", cur.Server, next.Server},
+		{"aws", cur.AWS, next.AWS},
+		{"cache", cur.Cache, next.Cache},
+		{"audit", cur.Audit, next.Audit},
+	} {
+		if !reflect.DeepEqual(s.cur, s.next) {
+			out = append(out, s.name)
+		}
+	}
+	return out
+}
+
+// reloadOn runs reloads for each value on signals until ctx is done; it is
+// the only goroutine that calls b.reload, so reloads never overlap.
+func (b *broker) reloadOn(ctx context.Context, path string, signals <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-signals:
+			if err := b.reload(ctx, path); err != nil {
+				b.opts.Log.Error("configuration reload refused", zap.Error(err))
+			}
+		}
+	}
+}

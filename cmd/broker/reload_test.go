@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
+)
+
+// TestServeReloadOnSIGHUP runs the broker binary, changes its configuration
+// file and sends SIGHUP: a valid file adds a profile while cached
+// credentials of the unchanged profile survive; an invalid file is refused
+// and the running configuration stays; a change to server needs a restart.
+func TestServeReloadOnSIGHUP(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	emu := ststest.Start(t, ststest.Options{})
+	if err := emu.LoadSeed(issuer.URL()); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "broker.yaml")
+	base := fmt.Sprintf(stackConfig, emu.URL(), issuer.URL())
+	base = strings.Replace(base, "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
+	writeConfig := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(base)
+
+	cmd := exec.Command(brokerBin, "serve", "--config", path)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := waitLogField(t, &stderr, "broker listening", "addr")
+	url = "http://" + url
+
+	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	profiles := func() string {
+		t.Helper()
+		_, out := get("/v1/profiles")
+		return fmt.Sprint(out["profiles"])
+	}
+
+	code, first := get("/v1/credentials/prod-deploy")
+	if code != 200 {
+		t.Fatalf("credentials before reload: %d %v", code, first)
+	}
+	if got := profiles(); got != "[prod-deploy]" {
+		t.Fatalf("profiles before reload = %s", got)
+	}
+	hup := func(wantLog string) {
+		t.Helper()
+		before := strings.Count(stderr.String(), wantLog)
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for strings.Count(stderr.String(), wantLog) == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log after SIGHUP; stderr:\n%s", wantLog, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// A valid change: a second profile on the same chain.
+	second := base + strings.Replace(base[strings.Index(base, "  prod-deploy:"):], "prod-deploy:", "second:", 1)
+	writeConfig(second)
+	hup(`"msg":"configuration reloaded"`)
+	if got := profiles(); got != "[prod-deploy second]" {
+		t.Errorf("profiles after reload = %s, want both", got)
+	}
+	calls := emu.Calls("AssumeRoleWithWebIdentity") + emu.Calls("AssumeRole")
+	code, again := get("/v1/credentials/prod-deploy")
+	if code != 200 || again["AccessKeyId"] != first["AccessKeyId"] {
+		t.Errorf("prod-deploy after reload: %d, key %v, want the cached %v", code, again["AccessKeyId"], first["AccessKeyId"])
+	}
+	if got := emu.Calls("AssumeRoleWithWebIdentity") + emu.Calls("AssumeRole"); got != calls {
+		t.Errorf("STS calls after reload = %d, want %d: the cache entry of the unchanged profile must survive", got, calls)
+	}
+
+	// An invalid file: refused, and both profiles keep working.
+	writeConfig(second + "\nbogus_key: 1\n")
+	hup(`"msg":"configuration reload refused"`)
+	if !strings.Contains(stderr.String(), "bogus_key") {
+		t.Errorf("the refusal does not name the unknown key; stderr:\n%s", stderr.String())
+	}
+	if got := profiles(); got != "[prod-deploy second]" {
+		t.Errorf("profiles after a refused reload = %s, want the running ones", got)
+	}
+
+	// A change to server is not applied and is named in the log.
+	writeConfig(strings.Replace(second, "addr: 127.0.0.1:0", "addr: 127.0.0.1:0\n  request_timeout: 20s", 1))
+	hup(`"sections":["server"]`)
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("broker exit after SIGTERM: %v", err)
+	}
+}
+
+// waitLogField waits for a JSON log line with msg and returns its field.
+func waitLogField(t *testing.T, buf *syncBuffer, msg, field string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(buf.String(), "\n") {
+			var e map[string]any
+			if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg {
+				if v, ok := e[field].(string); ok {
+					return v
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %q log line with %s; stderr:\n%s", msg, field, buf.String())
+	return ""
+}
