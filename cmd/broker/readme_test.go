@@ -25,7 +25,7 @@ func TestREADMEMatchesTests(t *testing.T) {
 	}
 	for _, want := range []string{
 		"go run ./cmd/broker dev",
-		"go test -race ./...",
+		"go test -race ./... && (cd deploy && go test ./...)",
 		readmeCurl,
 		devAWSCommand,
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -40,7 +40,7 @@ func TestREADMEMatchesTests(t *testing.T) {
 		}
 	}
 	// CI runs the README's test command (with -count=1 to defeat the cache).
-	if !strings.Contains(string(ci), "go test -race -count=1 ./...") {
+	if !strings.Contains(string(ci), "go test -race -count=1 ./... && (cd deploy && go test -count=1 ./...)") {
 		t.Errorf(".ci/run does not run the README's test command")
 	}
 	// Every credential_process line in README has the argument shape the
