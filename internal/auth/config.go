@@ -17,10 +17,15 @@ const (
 	DefaultSkew                = 30 * time.Second
 	DefaultJWKSRefetchInterval = 30 * time.Second
 	DefaultHTTPTimeout         = 10 * time.Second
+	DefaultVerifiedCacheSize   = 10000
 )
 
 // maxIssuers bounds the configuration; a broker trusts a handful of issuers.
 const maxIssuers = 64
+
+// maxVerifiedCacheSize bounds Config.VerifiedCacheSize. An entry costs a few
+// hundred bytes plus its Identity (the decoded claims, about 1–3 KiB).
+const maxVerifiedCacheSize = 1 << 20
 
 // supportedAlgs are the asymmetric JWS algorithms go-oidc accepts. Symmetric
 // (HS*) algorithms and "none" are never accepted (RFC 8725 §3.1, §3.2): an
@@ -72,6 +77,17 @@ type Config struct {
 	JWKSRefetchInterval time.Duration
 	// Log receives issuer initialisation events. Default zap.NewNop().
 	Log *zap.Logger
+	// VerifiedCacheSize is the number of verified tokens remembered, by
+	// SHA-256, so that a token presented again skips the signature check.
+	// Default DefaultVerifiedCacheSize; negative disables the cache.
+	//
+	// A hit re-checks exp, nbf and iat with Now and Skew exactly as full
+	// verification does, so an entry never outlives the token's exp plus
+	// Skew. Entries of an issuer become misses whenever its JWKS is
+	// fetched again, so a key removed from the JWKS stops validating
+	// cached tokens from that fetch on. The least recently used entry is
+	// evicted when the cache is full.
+	VerifiedCacheSize int
 }
 
 // withDefaults returns cfg with zero fields set to their defaults. It does
@@ -95,6 +111,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	if cfg.VerifiedCacheSize == 0 {
+		cfg.VerifiedCacheSize = DefaultVerifiedCacheSize
+	}
 	return cfg
 }
 
@@ -115,6 +134,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.JWKSRefetchInterval < 0 {
 		errs = append(errs, errors.New("auth: jwks refetch interval must not be negative"))
+	}
+	if cfg.VerifiedCacheSize > maxVerifiedCacheSize {
+		errs = append(errs, fmt.Errorf("auth: verified cache size %d exceeds the limit of %d", cfg.VerifiedCacheSize, maxVerifiedCacheSize))
 	}
 	names := map[string]bool{}
 	urls := map[string]bool{}

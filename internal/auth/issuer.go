@@ -33,6 +33,12 @@ type issuer struct {
 
 	state atomic.Pointer[issuerState] // nil until initialised
 
+	// epochs counts and summarises the successful JWKS fetches of the
+	// issuer, over all its key sets. A verified-cache entry records the
+	// generation before the signature check and is a miss once it has moved
+	// on.
+	epochs *keyEpochs
+
 	sem      chan struct{} // one initialisation at a time
 	attempts *intervalGate // at most one initialisation attempt per interval
 	lastErr  error         // guarded by sem
@@ -42,6 +48,7 @@ type issuer struct {
 type issuerState struct {
 	verifier *oidc.IDTokenVerifier
 	algs     []string
+	keys     *keySet
 }
 
 func newIssuer(ic IssuerConfig, cfg Config) *issuer {
@@ -55,6 +62,7 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 		interval:  cfg.JWKSRefetchInterval,
 		attempts:  &intervalGate{now: cfg.Now, interval: cfg.JWKSRefetchInterval},
 		sem:       make(chan struct{}, 1),
+		epochs:    newKeyEpochs(),
 		log:       cfg.Log.With(zap.String(fieldIssuer, ic.Name), zap.String(fieldURL, ic.URL)),
 	}
 	switch {
@@ -124,7 +132,7 @@ func (is *issuer) initialise(ctx context.Context) (*issuerState, error) {
 			algs = discoveredAlgs(meta.Algs)
 		}
 	}
-	ks := newKeySet(jwksURL, is.keys, is.now, is.interval)
+	ks := newKeySet(jwksURL, is.keys, is.now, is.interval, is.epochs)
 	if err := ks.prime(ctx); err != nil {
 		return nil, err
 	}
@@ -138,7 +146,7 @@ func (is *issuer) initialise(ctx context.Context) (*issuerState, error) {
 		SkipExpiryCheck: true,
 		Now:             is.now,
 	})
-	return &issuerState{verifier: v, algs: algs}, nil
+	return &issuerState{verifier: v, algs: algs, keys: ks}, nil
 }
 
 // discoveredAlgs is the discovered algorithms go-oidc supports, or RS256 (the

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -40,17 +41,22 @@ var (
 // token with the new kid after the interval.
 type keySet struct {
 	remote *oidc.RemoteKeySet
+	// checks counts VerifySignature calls: the signature checks of real
+	// tokens (the priming token is not counted).
+	checks atomic.Uint64
 }
 
 // newKeySet returns the key set for jwksURL. Its fetches use client, at
 // most one per interval on the clock now. The first fetch is always allowed:
 // it is the priming fetch of an initialisation attempt, and those are
-// themselves limited to one per interval.
-func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interval time.Duration) *keySet {
+// themselves limited to one per interval. Every successful fetch advances
+// epochs.
+func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interval time.Duration, epochs *keyEpochs) *keySet {
 	gated := *client
 	gated.Transport = &gatedTransport{
-		base: client.Transport,
-		gate: &intervalGate{now: now, interval: interval},
+		base:   client.Transport,
+		gate:   &intervalGate{now: now, interval: interval},
+		epochs: epochs,
 	}
 	// The context only carries the HTTP client; RemoteKeySet ignores its
 	// cancellation and the client's timeout bounds every fetch.
@@ -69,6 +75,7 @@ type keyNote struct {
 
 // VerifySignature implements [oidc.KeySet].
 func (k *keySet) VerifySignature(ctx context.Context, jws string) ([]byte, error) {
+	k.checks.Add(1)
 	payload, err := k.remote.VerifySignature(ctx, jws)
 	if err != nil {
 		if note, ok := ctx.Value(keyNoteKey{}).(*keyNote); ok {
@@ -117,10 +124,12 @@ func (k *keySet) prime(ctx context.Context) error {
 }
 
 // gatedTransport lets a request through only when its gate allows, and
-// turns a failed or oversized JWKS response into errKeysUnavailable.
+// turns a failed or oversized JWKS response into errKeysUnavailable. It
+// publishes a new key epoch for every JWK set it hands to RemoteKeySet.
 type gatedTransport struct {
-	base http.RoundTripper // nil means http.DefaultTransport
-	gate *intervalGate
+	base   http.RoundTripper // nil means http.DefaultTransport
+	gate   *intervalGate
+	epochs *keyEpochs
 }
 
 // RoundTrip implements [http.RoundTripper].
@@ -150,6 +159,12 @@ func (t *gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: not a JWK set", errKeysUnavailable)
 	}
 	resp.Body.(*bytesBody).Reset()
+	// Security: the issuer's key set may change now; every verified-cache
+	// entry of the issuer becomes a miss, so a key removed from the JWKS no
+	// longer validates cached tokens (see verifiedCache and
+	// keyEpoch.settled). We count every successful fetch, changed or not: a
+	// fetch happens only on a key miss, at most once per interval.
+	t.epochs.advance(set.Keys)
 	return resp, nil
 }
 

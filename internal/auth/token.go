@@ -9,9 +9,11 @@ import (
 )
 
 // unverified is what Verify reads from a token before its signature is
-// checked: the algorithm, to pin it, and the issuer, to route the token.
+// checked: the algorithm, to pin it, the issuer, to route the token, and the
+// key ID, to decide whether a verified token may be cached.
 type unverified struct {
 	alg string
+	kid string
 	iss string
 }
 
@@ -41,6 +43,7 @@ func parseUnverified(raw string) (unverified, error) {
 
 	var header struct {
 		Alg string `json:"alg"`
+		Kid string `json:"kid"`
 	}
 	if err := decodeSegment(h, &header); err != nil {
 		return unverified{}, fmt.Errorf("header: %w", err)
@@ -51,7 +54,7 @@ func parseUnverified(raw string) (unverified, error) {
 	if err := decodeSegment(p, &payload); err != nil {
 		return unverified{}, fmt.Errorf("payload: %w", err)
 	}
-	return unverified{alg: header.Alg, iss: payload.Iss}, nil
+	return unverified{alg: header.Alg, kid: header.Kid, iss: payload.Iss}, nil
 }
 
 // decodeSegment decodes one unpadded base64url segment holding a JSON object.

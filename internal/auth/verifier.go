@@ -2,11 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 )
 
 // Verifier verifies OIDC tokens from a fixed set of issuers. It is safe for
@@ -16,6 +16,7 @@ type Verifier struct {
 	issuers []*issuer
 	byURL   map[string]*issuer
 	byName  map[string]*issuer
+	cache   *verifiedCache // nil when disabled
 }
 
 // New validates cfg and builds one verifier per issuer, trying discovery and
@@ -31,6 +32,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		cfg:    cfg,
 		byURL:  make(map[string]*issuer, len(cfg.Issuers)),
 		byName: make(map[string]*issuer, len(cfg.Issuers)),
+		cache:  newVerifiedCache(cfg.VerifiedCacheSize),
 	}
 	for _, ic := range cfg.Issuers {
 		ic.Audiences = slices.Clone(ic.Audiences)
@@ -74,6 +76,12 @@ func (v *Verifier) Issuer(name string) (IssuerConfig, bool) {
 
 // Verify checks raw and returns the verified identity. Every error is a
 // *[TokenError] whose Reason says why the token was rejected.
+//
+// A token that passed full verification is remembered (by its SHA-256, see
+// [Config.VerifiedCacheSize]); the same token again skips the parsing and
+// the signature check, but not its exp, nbf and iat, which are checked
+// exactly as the first time. The returned *Identity may then be the one
+// returned before, shared between callers: it must not be modified.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 	if raw == "" {
 		return nil, &TokenError{Reason: ReasonMissing}
@@ -84,6 +92,20 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 		return nil, &TokenError{Reason: ReasonTooLarge,
 			Err: fmt.Errorf("%d bytes exceed the limit of %d", len(raw), v.cfg.MaxTokenBytes)}
 	}
+	if v.cache == nil {
+		return v.verifyFull(ctx, raw, nil)
+	}
+	sum := digest(sha256.Sum256([]byte(raw)))
+	id, err := v.cache.get(sum, v.cfg.Now(), v.cfg.Skew)
+	if id != nil || err != nil {
+		return id, err
+	}
+	return v.verifyFull(ctx, raw, &sum)
+}
+
+// verifyFull verifies raw from scratch. If sum is not nil, a verified token
+// is stored in the cache under it.
+func (v *Verifier) verifyFull(ctx context.Context, raw string, sum *digest) (*Identity, error) {
 	u, err := parseUnverified(raw)
 	if err != nil {
 		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
@@ -112,52 +134,52 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Identity, error) {
 	if !slices.Contains(st.algs, u.alg) {
 		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
 	}
-	return v.verifySigned(ctx, is, st, raw)
+	// Security: the key epoch is read before the signature check, and the
+	// token is cached only if no fetch completed during the check and the
+	// epoch is settled for its kid (see keyEpoch.settled).
+	ep := is.epochs.load()
+	id, life, err := v.verifySigned(ctx, is, st, raw)
+	if err != nil {
+		return nil, err
+	}
+	if sum != nil && is.epochs.load() == ep && ep.settled(u.kid) {
+		v.cache.put(&cacheEntry{sum: *sum, id: id, is: is, gen: ep.gen, life: life})
+	}
+	return id, nil
 }
 
 // verifySigned checks the signature and issuer with go-oidc, then audience
-// and lifetime, and decodes the claims.
-func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState, raw string) (*Identity, error) {
+// and lifetime, and decodes the claims. It also returns the lifetime it
+// checked, for the verified cache to check again on each hit.
+func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState, raw string) (*Identity, lifetime, error) {
 	note := &keyNote{}
 	tok, err := st.verifier.Verify(context.WithValue(ctx, keyNoteKey{}, note), raw)
 	if err != nil {
 		if note.reason != "" {
-			return nil, &TokenError{Reason: note.reason, Err: err}
+			return nil, lifetime{}, &TokenError{Reason: note.reason, Err: err}
 		}
 		// The key set was not reached (go-jose rejected the JWS), or the
 		// signed claims do not decode: either way the token is malformed.
-		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
 	claims, err := decodeClaims(tok)
 	if err != nil {
-		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
 	// Security: aud must name one of this issuer's audiences (RFC 8725 §3.9),
 	// so a token minted for another relying party is refused.
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(is.cfg.Audiences, a) }) {
-		return nil, &TokenError{Reason: ReasonAudience}
+		return nil, lifetime{}, &TokenError{Reason: ReasonAudience}
 	}
-	now := v.cfg.Now()
-	skew := v.cfg.Skew
-	// Security: exp is required; a token without one never expires. The
-	// leeway is bounded by Skew (RFC 7519 §4.1.4 allows "some small leeway").
-	if tok.Expiry.IsZero() {
-		return nil, &TokenError{Reason: ReasonExpired, Err: errors.New("no exp claim")}
-	}
-	if now.After(tok.Expiry.Add(skew)) {
-		return nil, &TokenError{Reason: ReasonExpired, Err: fmt.Errorf("expired at %s", tok.Expiry.UTC().Format(time.RFC3339))}
-	}
-	// Security: a token not valid yet, or issued in the future beyond the
-	// skew, comes from a wrong clock or is pre-minted; refuse it.
-	nbf, ok, err := numericDate(claims, "nbf")
+	// go-oidc reads exp and iat; we read nbf, whose leeway go-oidc fixes at
+	// 5 minutes (wire-facts §7.3).
+	nbf, _, err := numericDate(claims, "nbf")
 	if err != nil {
-		return nil, &TokenError{Reason: ReasonMalformed, Err: err}
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
-	if ok && nbf.After(now.Add(skew)) {
-		return nil, &TokenError{Reason: ReasonNotYetValid, Err: errors.New("nbf is in the future")}
-	}
-	if !tok.IssuedAt.IsZero() && tok.IssuedAt.After(now.Add(skew)) {
-		return nil, &TokenError{Reason: ReasonNotYetValid, Err: errors.New("iat is in the future")}
+	life := lifetime{exp: tok.Expiry, nbf: nbf, iat: tok.IssuedAt}
+	if err := life.check(v.cfg.Now(), v.cfg.Skew); err != nil {
+		return nil, lifetime{}, err
 	}
 	return &Identity{
 		Issuer:    is.cfg.Name,
@@ -166,5 +188,5 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 		Audience:  slices.Clone(tok.Audience),
 		Expiry:    tok.Expiry,
 		Claims:    claims,
-	}, nil
+	}, life, nil
 }

@@ -1,0 +1,546 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap/zaptest"
+)
+
+// newCachedVerifier builds a Verifier on clock with the given cache size and
+// skew (0 means the defaults).
+func newCachedVerifier(t testing.TB, clock *testClock, size int, skew time.Duration, issuers ...IssuerConfig) *Verifier {
+	t.Helper()
+	v, err := New(t.Context(), Config{
+		Issuers:           issuers,
+		Now:               clock.Now,
+		Skew:              skew,
+		VerifiedCacheSize: size,
+		Log:               zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	if !v.Ready() {
+		t.Fatalf("Ready() = false, want true")
+	}
+	return v
+}
+
+// signatureChecks is the number of signature checks the issuer's key set
+// has done for real tokens.
+func signatureChecks(t testing.TB, v *Verifier, name string) uint64 {
+	t.Helper()
+	st := v.byName[name].state.Load()
+	if st == nil {
+		t.Fatalf("issuer %q is not initialised", name)
+	}
+	return st.keys.checks.Load()
+}
+
+// cacheLen is the number of cached tokens, 0 without a cache.
+func cacheLen(v *Verifier) int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}
+
+func TestVerifiedCacheHit(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	if got, want := v.cfg.VerifiedCacheSize, DefaultVerifiedCacheSize; got != want {
+		t.Errorf("VerifiedCacheSize = %d, want default %d", got, want)
+	}
+	token := sign(t, key, key.kid, ti.claims(clock.Now()))
+
+	first, err := v.Verify(t.Context(), token)
+	if err != nil {
+		t.Fatalf("Verify() first error = %v, want nil", err)
+	}
+	if got, want := signatureChecks(t, v, "github"), uint64(1); got != want {
+		t.Fatalf("signature checks after first Verify = %d, want %d", got, want)
+	}
+	requests := ti.totalRequests()
+	for i := range 5 {
+		clock.Add(time.Second)
+		got, err := v.Verify(t.Context(), token)
+		if err != nil {
+			t.Fatalf("Verify() repeat %d error = %v, want nil", i, err)
+		}
+		if got != first {
+			t.Errorf("Verify() repeat %d = %p, want the cached identity %p", i, got, first)
+		}
+	}
+	if got, want := signatureChecks(t, v, "github"), uint64(1); got != want {
+		t.Errorf("signature checks after 5 repeats = %d, want %d (no re-verification)", got, want)
+	}
+	if got, want := cacheLen(v), 1; got != want {
+		t.Errorf("cache entries = %d, want %d", got, want)
+	}
+	if got := ti.totalRequests() - requests; got != 0 {
+		t.Errorf("issuer requests during hits = %d, want 0", got)
+	}
+}
+
+// TestVerifiedCacheLifetime: a hit checks exp, nbf and iat exactly as full
+// verification does at the same instant, and a failing entry is dropped.
+func TestVerifiedCacheLifetime(t *testing.T) {
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	const skew = 10 * time.Second
+	// ti.claims: iat = t0, nbf = t0 - 1m, exp = t0 + 5m.
+	tests := []struct {
+		name    string
+		advance time.Duration // from t0, after the first (full) verification
+		want    string        // "" means accepted
+	}{
+		{name: "before-exp", advance: 4 * time.Minute},
+		{name: "at-exp", advance: 5 * time.Minute},
+		{name: "at-exp-plus-skew", advance: 5*time.Minute + skew},
+		{name: "one-second-beyond-exp-plus-skew", advance: 5*time.Minute + skew + time.Second, want: ReasonExpired},
+		{name: "long-expired", advance: 24 * time.Hour, want: ReasonExpired},
+		{name: "clock-back-within-skew", advance: -skew},
+		{name: "clock-back-beyond-skew-of-iat", advance: -skew - time.Second, want: ReasonNotYetValid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			token := sign(t, key, key.kid, ti.claims(clock.Now()))
+			v := newCachedVerifier(t, clock, 0, skew, ti.config("github"))
+			if _, err := v.Verify(t.Context(), token); err != nil {
+				t.Fatalf("Verify() at t0 error = %v, want nil", err)
+			}
+
+			clock.Add(tt.advance)
+			id, err := v.Verify(t.Context(), token)
+			if got := reason(err); got != tt.want {
+				t.Fatalf("Verify() cached error = %v (reason %q), want reason %q", err, got, tt.want)
+			}
+			if tt.want != "" && id != nil {
+				t.Errorf("Verify() cached identity = %+v, want nil", id)
+			}
+			if got, want := signatureChecks(t, v, "github"), uint64(1); got != want {
+				t.Errorf("signature checks = %d, want %d (the hit is judged from the cache)", got, want)
+			}
+			wantLen := 1
+			if tt.want != "" {
+				wantLen = 0
+			}
+			if got := cacheLen(v); got != wantLen {
+				t.Errorf("cache entries = %d, want %d", got, wantLen)
+			}
+
+			// The same instant without a cache gives the same verdict.
+			uncached := newCachedVerifier(t, clock, -1, skew, ti.config("github"))
+			_, err = uncached.Verify(t.Context(), token)
+			if got := reason(err); got != tt.want {
+				t.Errorf("Verify() uncached error = %v (reason %q), want reason %q", err, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestVerifiedCacheKeyRotation: once a JWKS refetch has dropped the signing
+// key, a cached token is verified again, and fails.
+func TestVerifiedCacheKeyRotation(t *testing.T) {
+	clock := newTestClock()
+	oldKey := newRSAKey(t, "old")
+	newKey := newRSAKey(t, "new")
+	keptKey := newRSAKey(t, "kept")
+	ti := newTestIssuer(t, oldKey, keptKey)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	now := clock.Now()
+	oldToken := sign(t, oldKey, oldKey.kid, ti.claims(now))
+	keptToken := sign(t, keptKey, keptKey.kid, ti.claims(now))
+	for _, tok := range []string{oldToken, keptToken, oldToken, keptToken} {
+		if _, err := v.Verify(t.Context(), tok); err != nil {
+			t.Fatalf("Verify() before rotation error = %v, want nil", err)
+		}
+	}
+	if got, want := signatureChecks(t, v, "github"), uint64(2); got != want {
+		t.Fatalf("signature checks before rotation = %d, want %d", got, want)
+	}
+
+	// The issuer retires the old key. Until we refetch, the old key is still
+	// in our key set, so full verification would accept the token too.
+	ti.setKeys(newKey, keptKey)
+	if _, err := v.Verify(t.Context(), oldToken); err != nil {
+		t.Fatalf("Verify() old token before refetch error = %v, want nil", err)
+	}
+
+	clock.Add(DefaultJWKSRefetchInterval)
+	jwks := ti.jwksRequests()
+	if _, err := v.Verify(t.Context(), sign(t, newKey, newKey.kid, ti.claims(clock.Now()))); err != nil {
+		t.Fatalf("Verify() new kid error = %v, want nil", err)
+	}
+	if got, want := ti.jwksRequests()-jwks, 1; got != want {
+		t.Fatalf("JWKS refetches = %d, want %d", got, want)
+	}
+	// go-oidc installs the fetched keys in its own goroutine, a moment after
+	// the fetch; until then full verification still accepts the old key.
+	// Tokens verified in that moment must not be cached.
+	entries := cacheLen(v)
+	waitForKeyRemoval(t, v, clock, oldKey, ti)
+	if got := cacheLen(v); got != entries {
+		t.Errorf("cache entries after tokens of the retired key = %d, want %d (none cached)", got, entries)
+	}
+	checks := signatureChecks(t, v, "github")
+
+	_, err := v.Verify(t.Context(), oldToken)
+	if got := reason(err); got != ReasonSignature {
+		t.Errorf("Verify() cached token of the retired key error = %v, want reason %q", err, ReasonSignature)
+	}
+	// The token of the kept key is verified again once, then cached again.
+	for i := range 2 {
+		if _, err := v.Verify(t.Context(), keptToken); err != nil {
+			t.Errorf("Verify() kept-key token %d error = %v, want nil", i, err)
+		}
+	}
+	if got, want := signatureChecks(t, v, "github")-checks, uint64(2); got != want {
+		t.Errorf("signature checks after the refetch = %d, want %d (retired once, kept once)", got, want)
+	}
+	// The retired token stays rejected: a failure is never cached.
+	_, err = v.Verify(t.Context(), oldToken)
+	if got := reason(err); got != ReasonSignature {
+		t.Errorf("Verify() retired token again error = %v, want reason %q", err, ReasonSignature)
+	}
+}
+
+// waitForKeyRemoval verifies fresh tokens of key until one is rejected,
+// that is until go-oidc has installed a JWKS without it.
+func waitForKeyRemoval(t *testing.T, v *Verifier, clock *testClock, key testKey, ti *testIssuer) {
+	t.Helper()
+	for i := range 2000 {
+		c := ti.claims(clock.Now())
+		c["run_id"] = fmt.Sprint("wait-", i)
+		_, err := v.Verify(t.Context(), sign(t, key, key.kid, c))
+		if reason(err) == ReasonSignature {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("tokens of the retired key %q still verify after 2000 tries", key.kid)
+}
+
+// TestVerifiedCacheInstallWindow opens the moment between a JWKS fetch and
+// go-oidc installing its keys: the epoch of a JWKS without the old key is
+// published while go-oidc still verifies with it. A token of the old key is
+// accepted then (as full verification does) but not cached; a token of a
+// key that is in both sets unchanged is cached.
+func TestVerifiedCacheInstallWindow(t *testing.T) {
+	clock := newTestClock()
+	oldKey := newRSAKey(t, "old")
+	keptKey := newRSAKey(t, "kept")
+	ti := newTestIssuer(t, oldKey, keptKey)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+
+	resp, err := http.Get(ti.URL + "/keys")
+	if err != nil {
+		t.Fatalf("GET /keys error = %v", err)
+	}
+	defer resp.Body.Close()
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+		t.Fatalf("decode JWKS error = %v", err)
+	}
+	var without []json.RawMessage
+	for _, k := range set.Keys {
+		if !strings.Contains(string(k), `"kid":"old"`) {
+			without = append(without, k)
+		}
+	}
+	if got, want := len(without), 1; got != want {
+		t.Fatalf("JWKS without the old key has %d keys, want %d", got, want)
+	}
+	is := v.byName["github"]
+	is.epochs.advance(without) // as the transport does, before go-oidc installs
+
+	tests := []struct {
+		name       string
+		key        testKey
+		wantCached bool
+	}{
+		{name: "retired-kid", key: oldKey, wantCached: false},
+		{name: "kept-kid", key: keptKey, wantCached: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := sign(t, tt.key, tt.key.kid, ti.claims(clock.Now()))
+			for i := range 2 {
+				if _, err := v.Verify(t.Context(), token); err != nil {
+					t.Fatalf("Verify() %d error = %v, want nil (go-oidc still has the key)", i, err)
+				}
+			}
+			sum := digest(sha256.Sum256([]byte(token)))
+			v.cache.mu.Lock()
+			_, cached := v.cache.m[sum]
+			v.cache.mu.Unlock()
+			if cached != tt.wantCached {
+				t.Errorf("cached = %v, want %v", cached, tt.wantCached)
+			}
+		})
+	}
+}
+
+// TestKeyEpochSettled: a token verified while a fetch may not be installed
+// yet is cacheable only if its kid's keys are the same either way.
+func TestKeyEpochSettled(t *testing.T) {
+	a1, a2, b := digest{1}, digest{2}, digest{3}
+	tests := []struct {
+		name string
+		prev map[string]digest
+		cur  map[string]digest
+		kid  string
+		want bool
+	}{
+		{name: "first-fetch", prev: nil, cur: map[string]digest{"a": a1}, kid: "a", want: true},
+		{name: "kid-unchanged", prev: map[string]digest{"a": a1, "b": b}, cur: map[string]digest{"a": a1}, kid: "a", want: true},
+		{name: "kid-new", prev: map[string]digest{"b": b}, cur: map[string]digest{"a": a1, "b": b}, kid: "a", want: true},
+		{name: "kid-retired", prev: map[string]digest{"a": a1, "b": b}, cur: map[string]digest{"b": b}, kid: "a", want: false},
+		{name: "kid-key-replaced", prev: map[string]digest{"a": a1}, cur: map[string]digest{"a": a2}, kid: "a", want: false},
+		{name: "kid-unknown", prev: map[string]digest{"a": a1}, cur: map[string]digest{"a": a1}, kid: "zz", want: false},
+		{name: "no-kid-set-unchanged", prev: map[string]digest{"": a1}, cur: map[string]digest{"": a1}, kid: "", want: true},
+		{name: "no-kid-set-changed", prev: map[string]digest{"": a1}, cur: map[string]digest{"": a2}, kid: "", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := &keyEpoch{gen: 2, cur: tt.cur, prev: tt.prev}
+			if got := e.settled(tt.kid); got != tt.want {
+				t.Errorf("settled(%q) = %v, want %v", tt.kid, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKeyEpochsAdvance(t *testing.T) {
+	e := newKeyEpochs()
+	jwk := func(s string) json.RawMessage { return json.RawMessage(s) }
+	e.advance([]json.RawMessage{jwk(`{"kid":"a","n":"1"}`), jwk(`{"kid":"b","n":"2"}`)})
+	e.advance([]json.RawMessage{jwk(`{"kid":"b","n":"2"}`), jwk(`{"kid":"c","n":"3"}`), jwk(`{"n":"4"}`)})
+	ep := e.load()
+	if got, want := ep.gen, uint64(2); got != want {
+		t.Errorf("gen = %d, want %d", got, want)
+	}
+	got := map[string]bool{}
+	for _, kid := range []string{"a", "b", "c", ""} {
+		got[kid] = ep.settled(kid)
+	}
+	want := map[string]bool{"a": false, "b": true, "c": true, "": false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("settled by kid (-want +got):\n%s", diff)
+	}
+}
+
+// TestVerifiedCacheTampered: a token that differs from a cached one in any
+// byte is verified from scratch and fails, and is not cached.
+func TestVerifiedCacheTampered(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	token := sign(t, key, key.kid, ti.claims(clock.Now()))
+	if _, err := v.Verify(t.Context(), token); err != nil {
+		t.Fatalf("Verify() error = %v, want nil", err)
+	}
+	parts := strings.Split(token, ".")
+	claims := ti.claims(clock.Now())
+	claims["sub"] = "repo:evil/app:ref:refs/heads/main"
+	enc := func(v any) string { return encodeSegment(t, v) }
+
+	tests := []struct {
+		name       string
+		token      string
+		want       string
+		wantChecks uint64 // signature checks the variant costs
+	}{
+		{name: "payload-replaced", token: parts[0] + "." + enc(claims) + "." + parts[2], want: ReasonSignature, wantChecks: 1},
+		{name: "signature-first-char-changed", token: parts[0] + "." + parts[1] + "." + flipFirst(parts[2]), want: ReasonSignature, wantChecks: 1},
+		{name: "header-first-char-changed", token: flipFirst(parts[0]) + "." + parts[1] + "." + parts[2], want: ReasonMalformed},
+		{name: "trailing-byte", token: token + "A", want: ReasonSignature, wantChecks: 1},
+		{name: "signature-dropped", token: parts[0] + "." + parts[1] + ".", want: ReasonSignature, wantChecks: 1},
+		{name: "trailing-dot", token: token + ".", want: ReasonMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := signatureChecks(t, v, "github")
+			id, err := v.Verify(t.Context(), tt.token)
+			if got := reason(err); got != tt.want {
+				t.Fatalf("Verify() error = %v (reason %q), want reason %q", err, got, tt.want)
+			}
+			if id != nil {
+				t.Errorf("Verify() identity = %+v, want nil", id)
+			}
+			if got := signatureChecks(t, v, "github") - before; got != tt.wantChecks {
+				t.Errorf("signature checks = %d, want %d", got, tt.wantChecks)
+			}
+			if got, want := cacheLen(v), 1; got != want {
+				t.Errorf("cache entries = %d, want %d", got, want)
+			}
+		})
+	}
+	before := signatureChecks(t, v, "github")
+	if _, err := v.Verify(t.Context(), token); err != nil {
+		t.Fatalf("Verify() original error = %v, want nil", err)
+	}
+	if got := signatureChecks(t, v, "github") - before; got != 0 {
+		t.Errorf("signature checks for the original = %d, want 0 (still cached)", got)
+	}
+}
+
+// flipFirst changes the first character of a base64url segment, which
+// changes its first decoded byte.
+func flipFirst(seg string) string {
+	c := byte('A')
+	if seg[0] == 'A' {
+		c = 'B'
+	}
+	return string(c) + seg[1:]
+}
+
+func encodeSegment(t testing.TB, v any) string {
+	t.Helper()
+	return base64.RawURLEncoding.EncodeToString(mustJSON(t, v))
+}
+
+func TestVerifiedCacheBound(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	const size = 3
+	v := newCachedVerifier(t, clock, size, 0, ti.config("github"))
+	tokens := make([]string, 8)
+	for i := range tokens {
+		c := ti.claims(clock.Now())
+		c["run_id"] = fmt.Sprint(i)
+		tokens[i] = sign(t, key, key.kid, c)
+	}
+	verify := func(i int) (checks uint64) {
+		t.Helper()
+		before := signatureChecks(t, v, "github")
+		id, err := v.Verify(t.Context(), tokens[i])
+		if err != nil {
+			t.Fatalf("Verify(token %d) error = %v, want nil", i, err)
+		}
+		if got, want := id.Claims["run_id"], fmt.Sprint(i); got != want {
+			t.Errorf("Verify(token %d) run_id = %v, want %q", i, got, want)
+		}
+		if got := cacheLen(v); got > size {
+			t.Errorf("cache entries after token %d = %d, want at most %d", i, got, size)
+		}
+		return signatureChecks(t, v, "github") - before
+	}
+	for i := range tokens {
+		verify(i)
+	}
+	// Cached now: 5, 6, 7 (7 most recent). Use 5, then add 0: 6 is evicted.
+	var got []uint64
+	for _, i := range []int{5, 0, 5, 7, 6, 6} {
+		got = append(got, verify(i))
+	}
+	want := []uint64{0, 1, 0, 0, 1, 0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("signature checks per Verify (-want +got):\n%s", diff)
+	}
+	if got := cacheLen(v); got != size {
+		t.Errorf("cache entries = %d, want %d", got, size)
+	}
+}
+
+func TestVerifiedCacheDisabled(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, -1, 0, ti.config("github"))
+	token := sign(t, key, key.kid, ti.claims(clock.Now()))
+	var ids []*Identity
+	for i := range 4 {
+		id, err := v.Verify(t.Context(), token)
+		if err != nil {
+			t.Fatalf("Verify() %d error = %v, want nil", i, err)
+		}
+		ids = append(ids, id)
+	}
+	if got, want := signatureChecks(t, v, "github"), uint64(4); got != want {
+		t.Errorf("signature checks = %d, want %d (every call verifies)", got, want)
+	}
+	if ids[0] == ids[1] {
+		t.Errorf("Verify() returned the same identity twice without a cache")
+	}
+	if v.cache != nil {
+		t.Errorf("cache = %v, want nil", v.cache)
+	}
+}
+
+// TestVerifiedCacheConcurrent runs hits, misses, evictions, expiries and a
+// JWKS refetch at once, for the race detector.
+func TestVerifiedCacheConcurrent(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	newKey := newRSAKey(t, "k2")
+	ti := newTestIssuer(t, key)
+	const size = 4
+	v := newCachedVerifier(t, clock, size, 0, ti.config("github"))
+	ti.setKeys(key, newKey)
+	jwks := ti.jwksRequests()
+	now := clock.Now()
+	tokens := make([]string, 6)
+	for i := range tokens {
+		c := ti.claims(now)
+		c["run_id"] = fmt.Sprint(i)
+		tokens[i] = sign(t, key, key.kid, c)
+	}
+	clock.Add(DefaultJWKSRefetchInterval)
+	refetch := sign(t, newKey, newKey.kid, ti.claims(now)) // unknown kid: refetch
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*50+1)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				if _, err := v.Verify(t.Context(), tokens[(g+i)%len(tokens)]); err != nil {
+					errs <- err
+				}
+				if got := cacheLen(v); got > size {
+					errs <- fmt.Errorf("cache entries = %d, want at most %d", got, size)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := v.Verify(t.Context(), refetch); err != nil {
+			errs <- err
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent Verify() error = %v, want nil", err)
+	}
+	if got, want := ti.jwksRequests()-jwks, 1; got != want {
+		t.Errorf("JWKS refetches = %d, want %d", got, want)
+	}
+
+	clock.Add(10 * time.Minute) // every token has expired
+	for i, tok := range tokens {
+		_, err := v.Verify(t.Context(), tok)
+		if got := reason(err); got != ReasonExpired {
+			t.Errorf("Verify(token %d) after expiry error = %v, want reason %q", i, err, ReasonExpired)
+		}
+	}
+	if got := cacheLen(v); got != 0 {
+		t.Errorf("cache entries after expiry = %d, want 0", got)
+	}
+}
