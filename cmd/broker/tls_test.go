@@ -156,8 +156,13 @@ func TestServeMutualTLS(t *testing.T) {
 			t.Fatal(err)
 		}
 		status, body := getCredentialsErr(t, httpsClient(t, f.ca, &cert), s.URL, token)
-		if status != 0 || !strings.Contains(body, "tls: unknown certificate authority") {
-			t.Errorf("GET credentials with a certificate of another CA = %d %s, want no answer and a \"tls: unknown certificate authority\" alert", status, body)
+		// In TLS 1.3 the client may finish its side of the handshake and
+		// write the request before the server's alert arrives; it then sees
+		// the connection torn down instead of the alert. Either way: no answer.
+		refused := strings.Contains(body, "tls: unknown certificate authority") ||
+			strings.Contains(body, "broken pipe") || strings.Contains(body, "connection reset by peer")
+		if status != 0 || !refused {
+			t.Errorf("GET credentials with a certificate of another CA = %d %s, want no answer: the \"tls: unknown certificate authority\" alert or a torn-down connection", status, body)
 		}
 	})
 
