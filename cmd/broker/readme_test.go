@@ -40,7 +40,7 @@ func TestREADMEMatchesTests(t *testing.T) {
 		}
 	}
 	// CI runs the README's test command (with -count=1 to defeat the cache).
-	if !strings.Contains(string(ci), "go test -race -count=1 ./... && (cd deploy && go test -count=1 ./...)") {
+	if !strings.Contains(string(ci), "\ngo test -race -count=1 ./...\n(cd deploy && go test -count=1 ./...)\n") {
 		t.Errorf(".ci/run does not run the README's test command")
 	}
 	// Every credential_process line in README has the argument shape the

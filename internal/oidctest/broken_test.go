@@ -23,7 +23,7 @@ func TestMintBrokenRejected(t *testing.T) {
 		wantExpiry *time.Time
 		// wantErr is a substring of go-oidc's error otherwise; {url} stands for the issuer URL.
 		wantErr string
-		// wantRefetches is how many JWKS fetches rejecting the token costs once keys are cached.
+		// wantRefetches is the most JWKS fetches rejecting the token may cost once keys are cached.
 		wantRefetches int
 	}{
 		{name: "expired", kind: Expired, wantExpiry: new(t0.Add(-10 * time.Minute))},
@@ -65,8 +65,10 @@ func TestMintBrokenRejected(t *testing.T) {
 			case !strings.Contains(err.Error(), wantErr) || errors.As(err, &expired):
 				t.Errorf("Verify(MintBroken(%v)) error = %v, want one containing %q", tt.kind, err, wantErr)
 			}
-			if got := s.Requests(KeysPath) - fetched; got != tt.wantRefetches {
-				t.Errorf("JWKS fetches while rejecting = %d, want %d", got, tt.wantRefetches)
+			// go-oidc refetches on a miss, but a refetch can join a fetch that
+			// is just finishing, so the count is an upper bound, not exact.
+			if got := s.Requests(KeysPath) - fetched; got > tt.wantRefetches {
+				t.Errorf("JWKS fetches while rejecting = %d, want at most %d", got, tt.wantRefetches)
 			}
 		})
 	}
