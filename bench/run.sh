@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# bench/run.sh: measures the broker against the STS emulator with wrk, on
+# 127.0.0.1 only, and prints one table; see bench/RESULTS.md.
+#
+#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-big 100000]
+#
+# Needs wrk (apt-get install -y wrk), go, curl and python3. Builds broker and
+# bench/stack into a temporary directory, runs every scenario, and stops
+# everything it started on exit. About 8 minutes on 2 cores.
+set -euo pipefail
+
+DUR=10s CONNS=64 THREADS=2 BIG=100000
+while getopts d:c:t:b: opt; do
+  case $opt in
+    d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;;
+    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000]" >&2; exit 2 ;;
+  esac
+done
+
+for tool in wrk go curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (wrk: apt-get install -y wrk)" >&2; exit 1; }
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/broker-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# field FILE KEY prints one field of a JSON object.
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+# rss PID prints the resident memory of PID in KiB.
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# sts_calls STATS_URL prints AssumeRoleWithWebIdentity + AssumeRole calls so far.
+sts_calls() { curl -fsS "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(d.values()))'; }
+
+# start_stack NAME ARGS... starts bench/stack serve in $WORK/NAME and waits for its endpoints.
+start_stack() {
+  local name=$1; shift
+  mkdir -p "$WORK/$name"
+  "$WORK/stack" serve -dir "$WORK/$name" "$@" >"$WORK/$name/ep.json" 2>"$WORK/$name/stack.log" &
+  PIDS+=($!)
+  local pid=$!
+  until [ -s "$WORK/$name/ep.json" ]; do
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name/stack.log" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+# start_broker NAME starts a fresh broker on the stack's config; sets BROKER_PID.
+start_broker() {
+  local ep=$WORK/$1/ep.json
+  "$WORK/broker" serve --config "$(field "$ep" broker_config)" 2>"$WORK/$1/broker.log" &
+  BROKER_PID=$!
+  PIDS+=("$BROKER_PID")
+  for _ in $(seq 100); do
+    curl -fsS "$(field "$ep" broker_url)/readyz" >/dev/null 2>&1 && return
+    kill -0 "$BROKER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  tail -5 "$WORK/$1/broker.log" >&2
+  exit 1
+}
+
+stop_broker() {
+  kill "$BROKER_PID"
+  wait "$BROKER_PID" 2>/dev/null || true
+  : >"$WORK/$1/broker.log" # access logs are large
+}
+
+ROWS=()
+# row SCENARIO RESULT_JSON STS_CALLS RSS_KIB adds one line to the report.
+row() {
+  ROWS+=("$(python3 - "$@" <<'EOF'
+import json, sys
+name, res, calls, rss = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+errs = sum(v for k, v in res.items() if k.startswith("err_") or k in ("non_200", "errors"))
+if errs:
+    print(f"bench: {name}: {errs} errors (non-2xx or socket)", file=sys.stderr)
+per_k = 1000 * calls / res["requests"] if res["requests"] else 0
+print(f"| {name} | {res['requests']} | {res['rps']:.0f} | {res['p50_ms']:.2f} | {res['p99_ms']:.2f} | {per_k:.1f} | {rss} | {errs} |")
+EOF
+)")
+}
+
+# bench_wrk URL TOKENS prints wrk's RESULT json.
+bench_wrk() {
+  wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$ROOT/bench/auth.lua" "$1" -- "$2" >"$WORK/wrk.out"
+  grep '^RESULT ' "$WORK/wrk.out" | cut -d' ' -f2-
+}
+
+# warm URL TOKENS [load flags] sends one request per token, without wrk.
+warm() { "$WORK/stack" load -url "$1" -tokens "$2" -c 32 "${@:3}"; }
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "building into $WORK"
+(cd "$ROOT" && go build -o "$WORK/broker" ./cmd/broker && go build -o "$WORK/stack" ./bench/stack)
+
+# --- A: 1000 RS256 identities (GitHub signs RS256): floor, hits, no cache ---
+log "A: minting 1000 RS256 tokens"
+start_stack a -identities 1000
+EP=$WORK/a/ep.json
+TOK=$(field "$EP" tokens)
+head -1 "$TOK" >"$WORK/a/one.txt"
+STATS=$(field "$EP" stats_url)
+
+log "floor: bare Go handler"
+wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$(field "$EP" floor_url)" -- "$TOK" >/dev/null
+row "floor: bare Go handler" "$(bench_wrk "$(field "$EP" floor_url)" "$TOK")" 0 "-"
+
+log "cache hits, one identity"
+start_broker a
+URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
+warm "$URL" "$WORK/a/one.txt" >/dev/null
+wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$URL" -- "$WORK/a/one.txt" >/dev/null
+before=$(sts_calls "$STATS")
+res=$(bench_wrk "$URL" "$WORK/a/one.txt")
+row "broker, cache hits, 1 identity" "$res" $(($(sts_calls "$STATS") - before)) "$(rss "$BROKER_PID")"
+
+log "cache hits, 1000 identities round-robin"
+warm "$URL" "$TOK" >/dev/null
+before=$(sts_calls "$STATS")
+res=$(bench_wrk "$URL" "$TOK")
+row "broker, cache hits, 1000 identities" "$res" $(($(sts_calls "$STATS") - before)) "$(rss "$BROKER_PID")"
+stop_broker a
+
+log "no cache: verify + full chain per request"
+NC=$(field "$EP" nocache_url)
+wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$NC" -- "$TOK" >/dev/null
+before=$(sts_calls "$STATS")
+res=$(bench_wrk "$NC" "$TOK")
+row "no cache (per-job action)" "$res" $(($(sts_calls "$STATS") - before)) "-"
+
+# --- B: cold misses, 5 ms per STS call, 10 000 identities, one pass ---
+log "B: minting 10000 RS256 tokens; STS latency 5ms"
+start_stack b -identities 10000 -sts-latency 5ms
+EP=$WORK/b/ep.json
+start_broker b
+URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
+before=$(sts_calls "$(field "$EP" stats_url)")
+res=$("$WORK/stack" load -url "$URL" -tokens "$(field "$EP" tokens)" -c "$CONNS")
+row "broker, cold misses, 5 ms STS (one pass, Go client)" "$res" $(($(sts_calls "$(field "$EP" stats_url)") - before)) "$(rss "$BROKER_PID")"
+MISSES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_credentials_served_total\{.*cache="miss"/ {print $2}')
+stop_broker b
+
+# --- C: memory per cached identity (ES256 tokens: fast to mint) ---
+log "C: minting $BIG ES256 tokens"
+start_stack c -identities "$BIG" -alg ES256
+EP=$WORK/c/ep.json
+TOK=$(field "$EP" tokens)
+start_broker c
+URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
+warm "$URL" "$TOK" -n 1 >/dev/null
+RSS0=$(rss "$BROKER_PID")
+MEM=("| identities cached | broker VmRSS (KiB) | Δ from 1 identity (KiB) | bytes per identity | load pass (s) |")
+MEM+=("| --- | --- | --- | --- | --- |")
+MEM+=("| 1 | $RSS0 | 0 | - | - |")
+done_n=1
+for n in 10000 "$BIG"; do
+  [ "$n" -le "$done_n" ] && continue
+  log "caching $n identities"
+  res=$(warm "$URL" "$TOK" -from "$done_n" -n $((n - done_n)))
+  done_n=$n
+  r=$(rss "$BROKER_PID")
+  MEM+=("| $n | $r | $((r - RSS0)) | $(((r - RSS0) * 1024 / (n - 1))) | $(field <(echo "$res") seconds) |")
+done
+ENTRIES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_cache_entries / {print $2}')
+stop_broker c
+
+echo
+echo "wrk -t$THREADS -c$CONNS -d$DUR --latency -s bench/auth.lua; $(nproc) cores; $(go version | cut -d' ' -f3)"
+echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| scenario | requests | req/s | p50 ms | p99 ms | STS calls / 1000 req | broker VmRSS KiB | errors |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${ROWS[@]}"
+echo
+echo "cold pass: broker_credentials_served_total{cache=\"miss\"} = $MISSES"
+echo
+printf '%s\n' "${MEM[@]}"
+echo
+echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
