@@ -29,8 +29,8 @@ type digest [sha256.Size]byte
 type cacheEntry struct {
 	sum  digest
 	id   *Identity // shared, read-only (see [Identity])
-	is   *issuer   // whose key generation gen refers to
-	gen  uint64    // is.epochs' generation before the signature was checked
+	keys *keySet   // the key set that verified the token
+	gen  uint64    // its generation during the whole verification
 	life lifetime
 }
 
@@ -73,10 +73,10 @@ func (c *verifiedCache) get(sum digest, now time.Time, skew time.Duration) (*Ide
 		return nil, nil
 	}
 	e := el.Value.(*cacheEntry)
-	// Security: any successful JWKS fetch of the issuer since the entry was
+	// Security: any change of the issuer's keys since the entry was
 	// verified makes it a miss, so a retired key never validates a cached
-	// token after its removal has been fetched.
-	if e.gen != e.is.epochs.load().gen {
+	// token once its removal has been fetched.
+	if e.gen != e.keys.generation() {
 		c.removeLocked(el)
 		return nil, nil
 	}

@@ -1,11 +1,8 @@
 package auth
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -187,17 +184,20 @@ func TestVerifiedCacheKeyRotation(t *testing.T) {
 	if got, want := ti.jwksRequests()-jwks, 1; got != want {
 		t.Fatalf("JWKS refetches = %d, want %d", got, want)
 	}
-	// go-oidc installs the fetched keys in its own goroutine, a moment after
-	// the fetch; until then full verification still accepts the old key.
-	// Tokens verified in that moment must not be cached.
+	// The fetch installed the new keys before it returned: a fresh token of
+	// the retired key is refused at once, and the refused token is not
+	// cached.
 	entries := cacheLen(v)
-	waitForKeyRemoval(t, v, clock, oldKey, ti)
+	_, err := v.Verify(t.Context(), sign(t, oldKey, oldKey.kid, ti.claims(clock.Now())))
+	if got := reason(err); got != ReasonSignature {
+		t.Errorf("Verify() fresh token of the retired key error = %v, want reason %q", err, ReasonSignature)
+	}
 	if got := cacheLen(v); got != entries {
-		t.Errorf("cache entries after tokens of the retired key = %d, want %d (none cached)", got, entries)
+		t.Errorf("cache entries after a token of the retired key = %d, want %d", got, entries)
 	}
 	checks := signatureChecks(t, v, "github")
 
-	_, err := v.Verify(t.Context(), oldToken)
+	_, err = v.Verify(t.Context(), oldToken)
 	if got := reason(err); got != ReasonSignature {
 		t.Errorf("Verify() cached token of the retired key error = %v, want reason %q", err, ReasonSignature)
 	}
@@ -217,130 +217,67 @@ func TestVerifiedCacheKeyRotation(t *testing.T) {
 	}
 }
 
-// waitForKeyRemoval verifies fresh tokens of key until one is rejected,
-// that is until go-oidc has installed a JWKS without it.
-func waitForKeyRemoval(t *testing.T, v *Verifier, clock *testClock, key testKey, ti *testIssuer) {
-	t.Helper()
-	for i := range 2000 {
-		c := ti.claims(clock.Now())
-		c["run_id"] = fmt.Sprint("wait-", i)
-		_, err := v.Verify(t.Context(), sign(t, key, key.kid, c))
-		if reason(err) == ReasonSignature {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatalf("tokens of the retired key %q still verify after 2000 tries", key.kid)
-}
-
-// TestVerifiedCacheInstallWindow opens the moment between a JWKS fetch and
-// go-oidc installing its keys: the epoch of a JWKS without the old key is
-// published while go-oidc still verifies with it. A token of the old key is
-// accepted then (as full verification does) but not cached; a token of a
-// key that is in both sets unchanged is cached.
-func TestVerifiedCacheInstallWindow(t *testing.T) {
+// TestVerifiedCacheKeysChangedDuringCheck: a token whose own check
+// refetched the JWKS and installed new keys is verified but not cached (the
+// generation moved during its check); verified again, it is cached.
+func TestVerifiedCacheKeysChangedDuringCheck(t *testing.T) {
 	clock := newTestClock()
-	oldKey := newRSAKey(t, "old")
-	keptKey := newRSAKey(t, "kept")
-	ti := newTestIssuer(t, oldKey, keptKey)
+	key := newRSAKey(t, "k1")
+	newKey := newRSAKey(t, "k2")
+	ti := newTestIssuer(t, key)
 	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	ks := v.byName["github"].state.Load().keys
+	ti.setKeys(key, newKey)
+	clock.Add(DefaultJWKSRefetchInterval)
+	token := sign(t, newKey, newKey.kid, ti.claims(clock.Now()))
 
-	resp, err := http.Get(ti.URL + "/keys")
-	if err != nil {
-		t.Fatalf("GET /keys error = %v", err)
-	}
-	defer resp.Body.Close()
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatalf("decode JWKS error = %v", err)
-	}
-	var without []json.RawMessage
-	for _, k := range set.Keys {
-		if !strings.Contains(string(k), `"kid":"old"`) {
-			without = append(without, k)
+	var got []uint64
+	for i := range 3 {
+		before := signatureChecks(t, v, "github")
+		if _, err := v.Verify(t.Context(), token); err != nil {
+			t.Fatalf("Verify() %d error = %v, want nil", i, err)
 		}
+		got = append(got, signatureChecks(t, v, "github")-before, uint64(cacheLen(v)))
 	}
-	if got, want := len(without), 1; got != want {
-		t.Fatalf("JWKS without the old key has %d keys, want %d", got, want)
-	}
-	is := v.byName["github"]
-	is.epochs.advance(without) // as the transport does, before go-oidc installs
-
-	tests := []struct {
-		name       string
-		key        testKey
-		wantCached bool
-	}{
-		{name: "retired-kid", key: oldKey, wantCached: false},
-		{name: "kept-kid", key: keptKey, wantCached: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			token := sign(t, tt.key, tt.key.kid, ti.claims(clock.Now()))
-			for i := range 2 {
-				if _, err := v.Verify(t.Context(), token); err != nil {
-					t.Fatalf("Verify() %d error = %v, want nil (go-oidc still has the key)", i, err)
-				}
-			}
-			sum := digest(sha256.Sum256([]byte(token)))
-			v.cache.mu.Lock()
-			_, cached := v.cache.m[sum]
-			v.cache.mu.Unlock()
-			if cached != tt.wantCached {
-				t.Errorf("cached = %v, want %v", cached, tt.wantCached)
-			}
-		})
-	}
-}
-
-// TestKeyEpochSettled: a token verified while a fetch may not be installed
-// yet is cacheable only if its kid's keys are the same either way.
-func TestKeyEpochSettled(t *testing.T) {
-	a1, a2, b := digest{1}, digest{2}, digest{3}
-	tests := []struct {
-		name string
-		prev map[string]digest
-		cur  map[string]digest
-		kid  string
-		want bool
-	}{
-		{name: "first-fetch", prev: nil, cur: map[string]digest{"a": a1}, kid: "a", want: true},
-		{name: "kid-unchanged", prev: map[string]digest{"a": a1, "b": b}, cur: map[string]digest{"a": a1}, kid: "a", want: true},
-		{name: "kid-new", prev: map[string]digest{"b": b}, cur: map[string]digest{"a": a1, "b": b}, kid: "a", want: true},
-		{name: "kid-retired", prev: map[string]digest{"a": a1, "b": b}, cur: map[string]digest{"b": b}, kid: "a", want: false},
-		{name: "kid-key-replaced", prev: map[string]digest{"a": a1}, cur: map[string]digest{"a": a2}, kid: "a", want: false},
-		{name: "kid-unknown", prev: map[string]digest{"a": a1}, cur: map[string]digest{"a": a1}, kid: "zz", want: false},
-		{name: "no-kid-set-unchanged", prev: map[string]digest{"": a1}, cur: map[string]digest{"": a1}, kid: "", want: true},
-		{name: "no-kid-set-changed", prev: map[string]digest{"": a1}, cur: map[string]digest{"": a2}, kid: "", want: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := &keyEpoch{gen: 2, cur: tt.cur, prev: tt.prev}
-			if got := e.settled(tt.kid); got != tt.want {
-				t.Errorf("settled(%q) = %v, want %v", tt.kid, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestKeyEpochsAdvance(t *testing.T) {
-	e := newKeyEpochs()
-	jwk := func(s string) json.RawMessage { return json.RawMessage(s) }
-	e.advance([]json.RawMessage{jwk(`{"kid":"a","n":"1"}`), jwk(`{"kid":"b","n":"2"}`)})
-	e.advance([]json.RawMessage{jwk(`{"kid":"b","n":"2"}`), jwk(`{"kid":"c","n":"3"}`), jwk(`{"n":"4"}`)})
-	ep := e.load()
-	if got, want := ep.gen, uint64(2); got != want {
-		t.Errorf("gen = %d, want %d", got, want)
-	}
-	got := map[string]bool{}
-	for _, kid := range []string{"a", "b", "c", ""} {
-		got[kid] = ep.settled(kid)
-	}
-	want := map[string]bool{"a": false, "b": true, "c": true, "": false}
+	// Per call: signature checks, then cache entries.
+	want := []uint64{1, 0, 1, 1, 0, 1}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("settled by kid (-want +got):\n%s", diff)
+		t.Errorf("signature checks and cache entries per Verify (-want +got):\n%s", diff)
+	}
+	if got, want := ks.generation(), uint64(2); got != want {
+		t.Errorf("generation() = %d, want %d", got, want)
+	}
+	if got, want := ti.jwksRequests(), 2; got != want {
+		t.Errorf("JWKS requests = %d, want %d", got, want)
+	}
+}
+
+// TestVerifiedCacheUnchangedRefetch: an unknown-kid flood that refetches an
+// unchanged JWKS does not invalidate the cache.
+func TestVerifiedCacheUnchangedRefetch(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	token := sign(t, key, key.kid, ti.claims(clock.Now()))
+	if _, err := v.Verify(t.Context(), token); err != nil {
+		t.Fatalf("Verify() error = %v, want nil", err)
+	}
+	clock.Add(DefaultJWKSRefetchInterval)
+	jwks := ti.jwksRequests()
+	_, err := v.Verify(t.Context(), sign(t, key, randomKid(t), ti.claims(clock.Now())))
+	if got := reason(err); got != ReasonSignature {
+		t.Fatalf("Verify() unknown kid error = %v, want reason %q", err, ReasonSignature)
+	}
+	if got, want := ti.jwksRequests()-jwks, 1; got != want {
+		t.Fatalf("JWKS refetches = %d, want %d", got, want)
+	}
+	checks := signatureChecks(t, v, "github")
+	if _, err := v.Verify(t.Context(), token); err != nil {
+		t.Fatalf("Verify() cached token error = %v, want nil", err)
+	}
+	if got := signatureChecks(t, v, "github") - checks; got != 0 {
+		t.Errorf("signature checks for the cached token = %d, want 0 (still cached)", got)
 	}
 }
 

@@ -83,10 +83,10 @@ type Config struct {
 	//
 	// A hit re-checks exp, nbf and iat with Now and Skew exactly as full
 	// verification does, so an entry never outlives the token's exp plus
-	// Skew. Entries of an issuer become misses whenever its JWKS is
-	// fetched again, so a key removed from the JWKS stops validating
-	// cached tokens from that fetch on. The least recently used entry is
-	// evicted when the cache is full.
+	// Skew. Entries of an issuer become misses whenever a JWKS fetch
+	// changes its usable keys, so a key removed from the JWKS stops
+	// validating cached tokens from that fetch on. The least recently used
+	// entry is evicted when the cache is full.
 	VerifiedCacheSize int
 }
 
@@ -189,6 +189,11 @@ func checkURL(raw string) error {
 	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("must be an absolute URL without user, query or fragment")
 	}
+	return checkScheme(u)
+}
+
+// checkScheme accepts https, and http only on a loopback host.
+func checkScheme(u *url.URL) error {
 	switch u.Scheme {
 	case "https":
 		return nil

@@ -9,10 +9,14 @@
 // checks audience, exp, nbf and iat itself so that every rejection carries a
 // typed [TokenError] reason.
 //
-// go-oidc's RemoteKeySet refetches the JWKS whenever a token's kid is
-// unknown, with no rate limit (wire-facts §7.4). Each issuer's key set here
-// allows at most one JWKS fetch per [Config.JWKSRefetchInterval], so a flood
-// of forged tokens costs the issuer one request per interval, not one each.
+// Each issuer's keys are held by our own oidc.KeySet, built on go-jose
+// (go-oidc does discovery and orchestrates the checks). go-oidc's
+// RemoteKeySet would refetch the JWKS whenever a token's kid is unknown, with
+// no rate limit (wire-facts §7.4); ours allows at most one JWKS fetch per
+// [Config.JWKSRefetchInterval], so a flood of forged tokens costs the issuer
+// one request per interval, not one each. It fetches and installs keys in
+// one step and counts changes of its keys in a generation, which is all the
+// verified-token cache needs to drop tokens of a retired key.
 //
 // An issuer that is down at start-up does not fail [New]: it is retried on
 // [Verifier.Verify] at most once per interval, and [Verifier.Ready] reports

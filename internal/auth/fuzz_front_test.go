@@ -157,7 +157,7 @@ func FuzzVerifyFrontEnd(f *testing.F) {
 	v, err := New(context.Background(), Config{
 		Issuers: []IssuerConfig{{Name: "fuzz", URL: fuzzIssuerURL, JWKSURL: keys.URL + "/keys", Audiences: []string{testAudience}}},
 		Now:     func() time.Time { return fuzzNow },
-		// The gate then never allows a refetch after the priming fetch.
+		// The clock is fixed, so no refetch is ever allowed after the first fetch.
 		HTTPClient: &http.Client{Transport: transport, Timeout: 5 * time.Second},
 		Log:        zap.NewNop(),
 	})

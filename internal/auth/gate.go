@@ -25,3 +25,11 @@ func (g *intervalGate) allow() bool {
 	g.last = now
 	return true
 }
+
+// wouldAllow reports whether allow would allow an event now, without
+// recording one.
+func (g *intervalGate) wouldAllow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last.IsZero() || g.now().Sub(g.last) >= g.interval
+}

@@ -22,8 +22,8 @@ const (
 type issuer struct {
 	cfg       IssuerConfig
 	now       func() time.Time
-	discovery *http.Client // bounded bodies, for discovery
-	keys      *http.Client // the caller's client, wrapped per key set
+	discovery *http.Client // bounded bodies, safe redirects, for discovery
+	keys      *http.Client // safe redirects, for the JWKS
 	interval  time.Duration
 	log       *zap.Logger
 
@@ -32,12 +32,6 @@ type issuer struct {
 	static []string
 
 	state atomic.Pointer[issuerState] // nil until initialised
-
-	// epochs counts and summarises the successful JWKS fetches of the
-	// issuer, over all its key sets. A verified-cache entry records the
-	// generation before the signature check and is a miss once it has moved
-	// on.
-	epochs *keyEpochs
 
 	sem      chan struct{} // one initialisation at a time
 	attempts *intervalGate // at most one initialisation attempt per interval
@@ -52,17 +46,16 @@ type issuerState struct {
 }
 
 func newIssuer(ic IssuerConfig, cfg Config) *issuer {
-	discovery := *cfg.HTTPClient
+	discovery := safeRedirects(cfg.HTTPClient)
 	discovery.Transport = &boundedTransport{base: cfg.HTTPClient.Transport}
 	is := &issuer{
 		cfg:       ic,
 		now:       cfg.Now,
-		discovery: &discovery,
-		keys:      cfg.HTTPClient,
+		discovery: discovery,
+		keys:      safeRedirects(cfg.HTTPClient),
 		interval:  cfg.JWKSRefetchInterval,
 		attempts:  &intervalGate{now: cfg.Now, interval: cfg.JWKSRefetchInterval},
 		sem:       make(chan struct{}, 1),
-		epochs:    newKeyEpochs(),
 		log:       cfg.Log.With(zap.String(fieldIssuer, ic.Name), zap.String(fieldURL, ic.URL)),
 	}
 	switch {
@@ -132,8 +125,10 @@ func (is *issuer) initialise(ctx context.Context) (*issuerState, error) {
 			algs = discoveredAlgs(meta.Algs)
 		}
 	}
-	ks := newKeySet(jwksURL, is.keys, is.now, is.interval, is.epochs)
-	if err := ks.prime(ctx); err != nil {
+	// The first fetch of a key set is always allowed; initialisation
+	// attempts are themselves limited to one per interval.
+	ks := newKeySet(jwksURL, is.keys, is.now, is.interval, algs, is.log)
+	if _, err := ks.fetch(ctx); err != nil {
 		return nil, err
 	}
 	v := oidc.NewVerifier(is.cfg.URL, ks, &oidc.Config{

@@ -1,216 +1,209 @@
 package auth
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"go.uber.org/zap"
+	"golang.org/x/sync/singleflight"
 )
-
-// maxJWKSBytes bounds a JWKS or discovery document. Real ones are a few KiB.
-const maxJWKSBytes = 1 << 20
 
 var (
-	// errRefetchLimited is returned, without any network I/O, for a JWKS
-	// fetch inside the refetch interval.
+	// errRefetchLimited is returned, without any network I/O, when no key
+	// verifies a token and the JWKS was fetched less than an interval ago.
 	errRefetchLimited = errors.New("auth: jwks refetch rate limited")
 	// errKeysUnavailable marks a JWKS fetch that failed: transport error,
-	// non-200 status, oversized or undecodable body.
+	// redirect refused, non-200 status, oversized or undecodable body.
 	errKeysUnavailable = errors.New("auth: issuer keys unavailable")
+	// errNoKey is returned when no key of the current JWKS verifies a token.
+	errNoKey = errors.New("auth: no key verifies the token")
 )
 
-// keySet is the [oidc.KeySet] of one issuer: go-oidc's RemoteKeySet, whose
-// cache and kid lookup we keep, with every JWKS fetch going through a gate.
+// keySet is the [oidc.KeySet] of one issuer: the usable keys of its JWKS,
+// refetched on a miss at most once per interval.
 //
-// Security: RemoteKeySet refetches the JWKS whenever no cached key verifies
-// a token (an unknown kid, or a known kid with a bad signature), with no rate
-// limit (wire-facts §7.4), so each forged token would cost the issuer one
-// request. Only RemoteKeySet knows whether a call will miss, and every miss
-// ends in one HTTP request, so the gate sits on the key set's transport: at
-// most one fetch per interval per issuer. A refused fetch fails at once, and
-// RemoteKeySet keeps its cached keys on a failed fetch, so tokens with known
-// kids keep verifying. A legitimate key rotation is picked up by the first
-// token with the new kid after the interval.
+// Security: go-oidc's RemoteKeySet refetches the JWKS whenever no cached key
+// verifies a token, with no rate limit (wire-facts §7.4), so each forged
+// token (an unknown kid, or a known kid with a bad signature) would cost the
+// issuer one request. Here a miss refetches at most once per interval per
+// issuer, and a refused refetch fails at once with no network I/O; the
+// current keys stay installed, so tokens with known kids keep verifying. A
+// legitimate rotation is picked up by the first token with the new kid after
+// the interval.
+//
+// Fetching and installing are one step under mu, so when a refetch returns,
+// its keys are the current ones and the next refetch may start. Readers never
+// take mu: they load the current snapshot.
 type keySet struct {
-	remote *oidc.RemoteKeySet
-	// checks counts VerifySignature calls: the signature checks of real
-	// tokens (the priming token is not counted).
-	checks atomic.Uint64
+	url      string
+	client   *http.Client
+	algs     []jose.SignatureAlgorithm // the issuer's pinned algorithms
+	timeout  time.Duration             // bounds one fetch
+	gate     *intervalGate             // at most one fetch per interval
+	log      *zap.Logger
+	flight   singleflight.Group // concurrent misses share one refetch
+	snapshot atomic.Pointer[keySnapshot]
+	checks   atomic.Uint64 // VerifySignature calls, for tests and benchmarks
+
+	mu sync.Mutex // serialises fetch-and-install
 }
 
-// newKeySet returns the key set for jwksURL. Its fetches use client, at
-// most one per interval on the clock now. The first fetch is always allowed:
-// it is the priming fetch of an initialisation attempt, and those are
-// themselves limited to one per interval. Every successful fetch advances
-// epochs.
-func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interval time.Duration, epochs *keyEpochs) *keySet {
-	gated := *client
-	gated.Transport = &gatedTransport{
-		base:   client.Transport,
-		gate:   &intervalGate{now: now, interval: interval},
-		epochs: epochs,
+// newKeySet returns the key set of jwksURL, with no keys yet: [keySet.fetch]
+// must succeed once before it is used. algs is the issuer's allow-list.
+func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interval time.Duration, algs []string, log *zap.Logger) *keySet {
+	k := &keySet{
+		url:     jwksURL,
+		client:  client,
+		timeout: client.Timeout,
+		gate:    &intervalGate{now: now, interval: interval},
+		log:     log,
 	}
-	// The context only carries the HTTP client; RemoteKeySet ignores its
-	// cancellation and the client's timeout bounds every fetch.
-	ctx := oidc.ClientContext(context.Background(), &gated)
-	return &keySet{remote: oidc.NewRemoteKeySet(ctx, jwksURL)}
+	if k.timeout <= 0 {
+		k.timeout = DefaultHTTPTimeout
+	}
+	for _, a := range algs {
+		k.algs = append(k.algs, jose.SignatureAlgorithm(a))
+	}
+	k.snapshot.Store(&keySnapshot{})
+	return k
+}
+
+// generation is the number of times the content of the key set changed. A
+// token verified while it stayed the same was verified by the keys that are
+// still installed.
+func (k *keySet) generation() uint64 { return k.snapshot.Load().gen }
+
+// fetch fetches the JWKS, within k.timeout, and installs its keys, if the
+// interval allows: the first fetch of a key set always is (initialisation
+// attempts are limited to one per interval by the issuer). It returns the
+// installed snapshot.
+//
+// Every fetch, failed or not, counts towards the interval: an issuer that is
+// down gets one request per interval, not one per token.
+func (k *keySet) fetch(ctx context.Context) (*keySnapshot, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.gate.allow() {
+		return nil, errRefetchLimited
+	}
+	ctx, cancel := context.WithTimeout(ctx, k.timeout)
+	defer cancel()
+	keys, skipped, err := fetchJWKS(ctx, k.client, k.url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+	}
+	cur := k.snapshot.Load()
+	next := newKeySnapshot(keys)
+	// Security: the generation moves only when the usable keys change, so
+	// that the verified-token cache is invalidated by a rotation (a retired
+	// key stops validating cached tokens from this instant on) but not by a
+	// flood of unknown kids that refetches an unchanged JWKS.
+	if next.sameKeys(cur) {
+		return cur, nil
+	}
+	next.gen = cur.gen + 1
+	k.snapshot.Store(next)
+	k.log.Info("issuer keys installed", zap.Strings("kids", next.kids()), zap.Int("skipped_keys", skipped))
+	return next, nil
 }
 
 // keyNoteKey is the context key of a *keyNote.
 type keyNoteKey struct{}
 
-// keyNote carries the outcome of VerifySignature back to Verify, because
-// go-oidc flattens the key set's error into a string.
+// keyNote carries why VerifySignature failed back to Verify: go-oidc
+// flattens the key set's error into a string with %v (oidc/verify.go,
+// verifyJWT), so errors.Is cannot see through it.
 type keyNote struct {
-	reason string // "" if the signature verified or the key set was not called
+	err error // nil if the key set verified the token or was not called
 }
 
-// VerifySignature implements [oidc.KeySet].
-func (k *keySet) VerifySignature(ctx context.Context, jws string) ([]byte, error) {
+// VerifySignature implements [oidc.KeySet]. go-oidc has already parsed raw
+// with the same algorithms and checked it has exactly one signature.
+func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	k.checks.Add(1)
-	payload, err := k.remote.VerifySignature(ctx, jws)
+	payload, err := k.verify(ctx, raw)
 	if err != nil {
 		if note, ok := ctx.Value(keyNoteKey{}).(*keyNote); ok {
-			note.reason = keyErrReason(err)
+			note.err = err
 		}
 		return nil, err
 	}
 	return payload, nil
 }
 
-// keyErrReason maps a RemoteKeySet error to a token reason. A refused
-// refetch means we hold no key for this token: a signature failure, not an
-// outage.
-func keyErrReason(err error) string {
-	switch {
-	case errors.Is(err, errRefetchLimited):
-		return ReasonSignature
-	case errors.Is(err, errKeysUnavailable),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return ReasonIssuerDown
-	default:
-		return ReasonSignature
-	}
-}
-
-// primeToken returns a well-formed JWS that no key verifies. Verifying it on
-// an empty RemoteKeySet makes it fetch the JWKS, which is the only way to fill
-// its cache before the first real token arrives.
-func primeToken() string {
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc([]byte(`{"alg":"RS256","kid":"broker-prime-no-such-key"}`)) + "." +
-		enc([]byte(`{}`)) + "." + enc([]byte("no signature"))
-}
-
-// prime fetches the JWKS once, so that the issuer is ready before the first
-// token. It returns an error if the fetch failed or was refused.
-func (k *keySet) prime(ctx context.Context) error {
-	_, err := k.remote.VerifySignature(ctx, primeToken())
-	switch {
-	case err == nil:
-		return errors.New("auth: prime token verified") // no key can verify it
-	case errors.Is(err, errRefetchLimited), keyErrReason(err) == ReasonIssuerDown:
-		return err
-	}
-	return nil // the JWKS was fetched; the prime token failed as intended
-}
-
-// gatedTransport lets a request through only when its gate allows, and
-// turns a failed or oversized JWKS response into errKeysUnavailable. It
-// publishes a new key epoch for every JWK set it hands to RemoteKeySet.
-type gatedTransport struct {
-	base   http.RoundTripper // nil means http.DefaultTransport
-	gate   *intervalGate
-	epochs *keyEpochs
-}
-
-// RoundTrip implements [http.RoundTripper].
-func (t *gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// A redirect hop belongs to a fetch the gate already allowed.
-	if req.Response == nil && !t.gate.allow() {
-		return nil, errRefetchLimited
-	}
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	resp, err := boundedRoundTrip(base, req)
+func (k *keySet) verify(ctx context.Context, raw string) ([]byte, error) {
+	// Verify accepts only the compact serialization (parseUnverified).
+	jws, err := jose.ParseSignedCompact(raw, k.algs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+		return nil, fmt.Errorf("auth: parse jws: %w", err)
 	}
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
-		return resp, nil // the client follows it, within its redirect limit
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("auth: jws must have exactly one signature")
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: status %d", errKeysUnavailable, resp.StatusCode)
+	snap := k.snapshot.Load()
+	if payload, ok := snap.verify(jws); ok {
+		return payload, nil
 	}
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil || set.Keys == nil {
-		return nil, fmt.Errorf("%w: not a JWK set", errKeysUnavailable)
-	}
-	resp.Body.(*bytesBody).Reset()
-	// Security: the issuer's key set may change now; every verified-cache
-	// entry of the issuer becomes a miss, so a key removed from the JWKS no
-	// longer validates cached tokens (see verifiedCache and
-	// keyEpoch.settled). We count every successful fetch, changed or not: a
-	// fetch happens only on a key miss, at most once per interval.
-	t.epochs.advance(set.Keys)
-	return resp, nil
-}
-
-// boundedTransport reads each response body whole, up to maxJWKSBytes, so
-// that go-oidc's unbounded io.ReadAll of discovery and JWKS documents cannot
-// be made to allocate without limit by a misbehaving issuer.
-type boundedTransport struct {
-	base http.RoundTripper // nil means http.DefaultTransport
-}
-
-// RoundTrip implements [http.RoundTripper].
-func (t *boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return boundedRoundTrip(base, req)
-}
-
-// boundedRoundTrip does req and replaces the response body with an in-memory
-// copy of at most maxJWKSBytes.
-func boundedRoundTrip(base http.RoundTripper, req *http.Request) (*http.Response, error) {
-	resp, err := base.RoundTrip(req)
+	snap, err = k.refetch(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
+	if payload, ok := snap.verify(jws); ok {
+		return payload, nil
 	}
-	if len(body) > maxJWKSBytes {
-		return nil, fmt.Errorf("body exceeds %d bytes", maxJWKSBytes)
-	}
-	resp.Body = &bytesBody{data: body, Reader: bytes.NewReader(body)}
-	resp.ContentLength = int64(len(body))
-	return resp, nil
+	return nil, errNoKey
 }
 
-// bytesBody is an in-memory response body that can be rewound.
-type bytesBody struct {
-	data []byte
-	*bytes.Reader
+// refetch returns the keys to retry a miss with: the current ones if they
+// changed since seen was loaded, else those of a new fetch, shared with
+// every concurrent miss.
+func (k *keySet) refetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, error) {
+	if cur := k.snapshot.Load(); cur != seen {
+		return cur, nil
+	}
+	// A cheap early refusal: a flood of forged tokens inside the interval
+	// starts no flight. fetch checks the gate again, atomically with the
+	// fetch.
+	if !k.gate.wouldAllow() {
+		return nil, errRefetchLimited
+	}
+	// The flight's goroutine is owned by k.flight and ends with the fetch,
+	// which k.timeout bounds; a caller whose ctx ends stops waiting for it.
+	// The fetch ignores the caller's cancellation, as it is shared.
+	ch := k.flight.DoChan("jwks", func() (any, error) {
+		return k.fetch(context.WithoutCancel(ctx))
+	})
+	select {
+	case r := <-ch:
+		if r.Err == nil {
+			return r.Val.(*keySnapshot), nil
+		}
+		// A flight that ended just before ours may have installed keys
+		// since seen was loaded (ours was then refused): retry with them.
+		if cur := k.snapshot.Load(); cur != seen {
+			return cur, nil
+		}
+		return nil, r.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, ctx.Err())
+	}
 }
 
-func (b *bytesBody) Close() error { return nil }
-
-// Reset rewinds the body to its start.
-func (b *bytesBody) Reset() { b.Reader.Reset(b.data) }
+// keyErrReason maps a key set error to a token reason. A refused refetch
+// means we hold no key for this token: a signature failure, not an outage.
+func keyErrReason(err error) string {
+	switch {
+	case errors.Is(err, errKeysUnavailable):
+		return ReasonIssuerDown
+	case errors.Is(err, errRefetchLimited), errors.Is(err, errNoKey):
+		return ReasonSignature
+	default:
+		return ReasonMalformed
+	}
+}

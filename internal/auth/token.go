@@ -9,11 +9,9 @@ import (
 )
 
 // unverified is what Verify reads from a token before its signature is
-// checked: the algorithm, to pin it, the issuer, to route the token, and the
-// key ID, to decide whether a verified token may be cached.
+// checked: the algorithm, to pin it, and the issuer, to route the token.
 type unverified struct {
 	alg string
-	kid string
 	iss string
 }
 
@@ -43,7 +41,6 @@ func parseUnverified(raw string) (unverified, error) {
 
 	var header struct {
 		Alg string `json:"alg"`
-		Kid string `json:"kid"`
 	}
 	if err := decodeSegment(h, &header); err != nil {
 		return unverified{}, fmt.Errorf("header: %w", err)
@@ -54,7 +51,7 @@ func parseUnverified(raw string) (unverified, error) {
 	if err := decodeSegment(p, &payload); err != nil {
 		return unverified{}, fmt.Errorf("payload: %w", err)
 	}
-	return unverified{alg: header.Alg, kid: header.Kid, iss: payload.Iss}, nil
+	return unverified{alg: header.Alg, iss: payload.Iss}, nil
 }
 
 // decodeSegment decodes one unpadded base64url segment holding a JSON object.

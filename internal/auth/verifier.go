@@ -134,16 +134,18 @@ func (v *Verifier) verifyFull(ctx context.Context, raw string, sum *digest) (*Id
 	if !slices.Contains(st.algs, u.alg) {
 		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
 	}
-	// Security: the key epoch is read before the signature check, and the
-	// token is cached only if no fetch completed during the check and the
-	// epoch is settled for its kid (see keyEpoch.settled).
-	ep := is.epochs.load()
+	// Security: the token is cached only if the issuer's keys did not
+	// change during the check: then the keys that verified it are the ones
+	// installed at gen, and a hit is valid exactly while gen is current. (A
+	// key set fetches and installs in one step, and bumps its generation
+	// with every change of its keys.)
+	gen := st.keys.generation()
 	id, life, err := v.verifySigned(ctx, is, st, raw)
 	if err != nil {
 		return nil, err
 	}
-	if sum != nil && is.epochs.load() == ep && ep.settled(u.kid) {
-		v.cache.put(&cacheEntry{sum: *sum, id: id, is: is, gen: ep.gen, life: life})
+	if sum != nil && st.keys.generation() == gen {
+		v.cache.put(&cacheEntry{sum: *sum, id: id, keys: st.keys, gen: gen, life: life})
 	}
 	return id, nil
 }
@@ -155,8 +157,8 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	note := &keyNote{}
 	tok, err := st.verifier.Verify(context.WithValue(ctx, keyNoteKey{}, note), raw)
 	if err != nil {
-		if note.reason != "" {
-			return nil, lifetime{}, &TokenError{Reason: note.reason, Err: err}
+		if note.err != nil {
+			return nil, lifetime{}, &TokenError{Reason: keyErrReason(note.err), Err: err}
 		}
 		// The key set was not reached (go-jose rejected the JWS), or the
 		// signed claims do not decode: either way the token is malformed.
@@ -170,6 +172,12 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	// so a token minted for another relying party is refused.
 	if !slices.ContainsFunc(tok.Audience, func(a string) bool { return slices.Contains(is.cfg.Audiences, a) }) {
 		return nil, lifetime{}, &TokenError{Reason: ReasonAudience}
+	}
+	// Security: sub names the caller. It is part of every cache key and rate
+	// limit and of the audit log; without it, all sub-less tokens of an
+	// issuer would be one identity (RFC 8725 §3.11 leaves this to us).
+	if tok.Subject == "" {
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: errors.New("no sub claim")}
 	}
 	// go-oidc reads exp and iat; we read nbf, whose leeway go-oidc fixes at
 	// 5 minutes (wire-facts §7.3).

@@ -154,6 +154,8 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "missing-audience", token: valid(func(c map[string]any) { delete(c, "aud") }), want: ReasonAudience},
 		{name: "expired-beyond-skew", token: valid(func(c map[string]any) { c["exp"] = now.Add(-DefaultSkew - time.Second).Unix() }), want: ReasonExpired},
 		{name: "missing-exp", token: valid(func(c map[string]any) { delete(c, "exp") }), want: ReasonExpired},
+		{name: "missing-sub", token: valid(func(c map[string]any) { delete(c, "sub") }), want: ReasonMalformed},
+		{name: "empty-sub", token: valid(func(c map[string]any) { c["sub"] = "" }), want: ReasonMalformed},
 		{name: "exp-not-a-number", token: valid(func(c map[string]any) { c["exp"] = "tomorrow" }), want: ReasonMalformed},
 		{name: "nbf-in-future", token: valid(func(c map[string]any) { c["nbf"] = now.Add(DefaultSkew + time.Second).Unix() }), want: ReasonNotYetValid},
 		{name: "nbf-not-a-number", token: valid(func(c map[string]any) { c["nbf"] = "now" }), want: ReasonMalformed},
