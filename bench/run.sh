@@ -40,6 +40,10 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 # rss PID prints the resident memory of PID in KiB.
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
+# live BROKER_URL prints the broker's live heap at its last GC in KiB
+# (go_gc_heap_live_bytes): resident memory minus the GC's headroom.
+live() { curl -fsS "$1/metrics" | awk '/^go_gc_heap_live_bytes / {printf "%d", $2 / 1024}'; }
+
 # sts_calls STATS_URL prints AssumeRoleWithWebIdentity + AssumeRole calls so far.
 sts_calls() { curl -fsS "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(d.values()))'; }
 
@@ -160,10 +164,12 @@ TOK=$(field "$EP" tokens)
 start_broker c
 URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
 warm "$URL" "$TOK" -n 1 >/dev/null
+BURL=$(field "$EP" broker_url)
 RSS0=$(rss "$BROKER_PID")
-MEM=("| identities cached | broker VmRSS (KiB) | Δ from 1 identity (KiB) | bytes per identity | load pass (s) |")
-MEM+=("| --- | --- | --- | --- | --- |")
-MEM+=("| 1 | $RSS0 | 0 | - | - |")
+LIVE0=$(live "$BURL")
+MEM=("| identities cached | broker VmRSS (KiB) | RSS bytes per identity | live heap (KiB) | live bytes per identity | load pass (s) |")
+MEM+=("| --- | --- | --- | --- | --- | --- |")
+MEM+=("| 1 | $RSS0 | - | $LIVE0 | - | - |")
 done_n=1
 for n in 10000 "$BIG"; do
   [ "$n" -le "$done_n" ] && continue
@@ -171,7 +177,8 @@ for n in 10000 "$BIG"; do
   res=$(warm "$URL" "$TOK" -from "$done_n" -n $((n - done_n)))
   done_n=$n
   r=$(rss "$BROKER_PID")
-  MEM+=("| $n | $r | $((r - RSS0)) | $(((r - RSS0) * 1024 / (n - 1))) | $(field <(echo "$res") seconds) |")
+  l=$(live "$BURL")
+  MEM+=("| $n | $r | $(((r - RSS0) * 1024 / (n - 1))) | $l | $(((l - LIVE0) * 1024 / (n - 1))) | $(field <(echo "$res") seconds) |")
 done
 ENTRIES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_cache_entries / {print $2}')
 stop_broker c

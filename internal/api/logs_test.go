@@ -126,6 +126,10 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+	// Sizing the cache needs the live heap, not resident memory.
+	if !strings.Contains(text, "\ngo_gc_heap_live_bytes ") {
+		t.Errorf("metrics lack go_gc_heap_live_bytes")
+	}
 	if strings.Contains(text, token) || strings.Contains(text, "myorg/app") {
 		t.Errorf("metrics contain a token or a subject")
 	}

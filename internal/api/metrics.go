@@ -66,7 +66,10 @@ func NewMetrics() *Metrics {
 			}
 			return float64(m.cacheEntriesFn())
 		}),
-		collectors.NewGoCollector(),
+		// The runtime's GC metrics include go_gc_heap_live_bytes, the live
+		// heap at the last GC: what sizing the cache needs (resident memory
+		// adds the GC's headroom).
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m
