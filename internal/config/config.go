@@ -135,7 +135,9 @@ type Issuer struct {
 
 // Cache tunes the credentials cache.
 type Cache struct {
-	// MaxEntries bounds the number of cached identities (max_entries:, default 10000).
+	// MaxEntries bounds the cache's entries (max_entries:, default 10000): one
+	// per identity and profile for the final credentials plus one per cached
+	// hop prefix, so a two-hop chain takes two per identity.
 	MaxEntries int `yaml:"max_entries"`
 	// RefreshBefore: a request that finds less lifetime left starts a
 	// background refresh (refresh_before:, default 30m).
