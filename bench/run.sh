@@ -2,7 +2,10 @@
 # bench/run.sh: measures the broker against the STS emulator with wrk, on
 # 127.0.0.1 only, and prints one table; see bench/RESULTS.md.
 #
-#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-big 100000]
+#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-p]
+#
+# -p pins the servers under test to CPU 1 and wrk (one thread) to CPU 0, so
+# the load generator does not compete with what it measures.
 #
 # Needs wrk (apt-get install -y wrk), go, curl and python3. Builds broker and
 # bench/stack into a temporary directory, runs every scenario, and stops
@@ -10,10 +13,12 @@
 set -euo pipefail
 
 DUR=10s CONNS=64 THREADS=2 BIG=100000
-while getopts d:c:t:b: opt; do
+SERVER_CPU=() LOAD_CPU=()
+while getopts d:c:t:b:p opt; do
   case $opt in
     d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;;
-    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000]" >&2; exit 2 ;;
+    p) SERVER_CPU=(taskset -c 1) LOAD_CPU=(taskset -c 0) THREADS=1 ;;
+    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-p]" >&2; exit 2 ;;
   esac
 done
 
@@ -51,7 +56,7 @@ sts_calls() { curl -fsS "$1" | python3 -c 'import json,sys; d=json.load(sys.stdi
 start_stack() {
   local name=$1; shift
   mkdir -p "$WORK/$name"
-  "$WORK/stack" serve -dir "$WORK/$name" "$@" >"$WORK/$name/ep.json" 2>"$WORK/$name/stack.log" &
+  "${SERVER_CPU[@]}" "$WORK/stack" serve -dir "$WORK/$name" "$@" >"$WORK/$name/ep.json" 2>"$WORK/$name/stack.log" &
   PIDS+=($!)
   local pid=$!
   until [ -s "$WORK/$name/ep.json" ]; do
@@ -63,7 +68,7 @@ start_stack() {
 # start_broker NAME starts a fresh broker on the stack's config; sets BROKER_PID.
 start_broker() {
   local ep=$WORK/$1/ep.json
-  "$WORK/broker" serve --config "$(field "$ep" broker_config)" 2>"$WORK/$1/broker.log" &
+  "${SERVER_CPU[@]}" "$WORK/broker" serve --config "$(field "$ep" broker_config)" 2>"$WORK/$1/broker.log" &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
   for _ in $(seq 100); do
@@ -98,12 +103,12 @@ EOF
 
 # bench_wrk URL TOKENS prints wrk's RESULT json.
 bench_wrk() {
-  wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$ROOT/bench/auth.lua" "$1" -- "$2" >"$WORK/wrk.out"
+  "${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$ROOT/bench/auth.lua" "$1" -- "$2" >"$WORK/wrk.out"
   grep '^RESULT ' "$WORK/wrk.out" | cut -d' ' -f2-
 }
 
 # warm URL TOKENS [load flags] sends one request per token, without wrk.
-warm() { "$WORK/stack" load -url "$1" -tokens "$2" -c 32 "${@:3}"; }
+warm() { "${LOAD_CPU[@]}" "$WORK/stack" load -url "$1" -tokens "$2" -c 32 "${@:3}"; }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building into $WORK"
@@ -118,14 +123,14 @@ head -1 "$TOK" >"$WORK/a/one.txt"
 STATS=$(field "$EP" stats_url)
 
 log "floor: bare Go handler"
-wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$(field "$EP" floor_url)" -- "$TOK" >/dev/null
+"${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$(field "$EP" floor_url)" -- "$TOK" >/dev/null
 row "floor: bare Go handler" "$(bench_wrk "$(field "$EP" floor_url)" "$TOK")" 0 "-"
 
 log "cache hits, one identity"
 start_broker a
 URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
 warm "$URL" "$WORK/a/one.txt" >/dev/null
-wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$URL" -- "$WORK/a/one.txt" >/dev/null
+"${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$URL" -- "$WORK/a/one.txt" >/dev/null
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$URL" "$WORK/a/one.txt")
 row "broker, cache hits, 1 identity" "$res" $(($(sts_calls "$STATS") - before)) "$(rss "$BROKER_PID")"
@@ -139,7 +144,7 @@ stop_broker a
 
 log "no cache: verify + full chain per request"
 NC=$(field "$EP" nocache_url)
-wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$NC" -- "$TOK" >/dev/null
+"${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d2s -s "$ROOT/bench/auth.lua" "$NC" -- "$TOK" >/dev/null
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$NC" "$TOK")
 row "no cache (per-job action)" "$res" $(($(sts_calls "$STATS") - before)) "-"
