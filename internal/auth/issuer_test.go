@@ -195,13 +195,6 @@ func TestTwoIssuers(t *testing.T) {
 			}
 		})
 	}
-	ic, ok := v.Issuer("b")
-	if !ok || ic.URL != b.URL {
-		t.Errorf("Issuer(%q) = %+v, %v, want URL %q, true", "b", ic, ok, b.URL)
-	}
-	if _, ok := v.Issuer("c"); ok {
-		t.Errorf("Issuer(%q) ok = true, want false", "c")
-	}
 }
 
 func TestKeyRotation(t *testing.T) {

@@ -62,18 +62,6 @@ func (v *Verifier) Ready() bool {
 	return true
 }
 
-// Issuer returns the configuration of the issuer with the given name.
-func (v *Verifier) Issuer(name string) (IssuerConfig, bool) {
-	is, ok := v.byName[name]
-	if !ok {
-		return IssuerConfig{}, false
-	}
-	ic := is.cfg
-	ic.Audiences = slices.Clone(ic.Audiences)
-	ic.Algorithms = slices.Clone(ic.Algorithms)
-	return ic, true
-}
-
 // Verify checks raw and returns the verified identity. Every error is a
 // *[TokenError] whose Reason says why the token was rejected.
 //

@@ -8,8 +8,6 @@ import (
 // health remembers whether STS is failing: the outcome of the most recent
 // chain of STS calls. Guarded by Cache.mu.
 type health struct {
-	lastSuccess  time.Time
-	lastFailure  time.Time
 	failing      bool
 	failingSince time.Time
 }
@@ -22,11 +20,9 @@ func (h *health) record(err error, now time.Time) {
 	var he *HopError
 	switch {
 	case err == nil || (errors.As(err, &he) && he.Kind == Refused):
-		h.lastSuccess = now
 		h.failing = false
 		h.failingSince = time.Time{}
 	case errors.As(err, &he):
-		h.lastFailure = now
 		if !h.failing {
 			h.failing = true
 			h.failingSince = now
