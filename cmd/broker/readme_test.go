@@ -1,10 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/stsbroker/broker/internal/config"
 )
 
 // readmeCurl is README's curl example; the curl-env interoperability test
@@ -54,5 +60,22 @@ func TestREADMEMatchesTests(t *testing.T) {
 		if !shape.MatchString(l) {
 			t.Errorf("README credential_process line %q does not have the tested shape", l)
 		}
+	}
+}
+
+// TestDevConfigMatchesFile keeps configs/dev.yaml, which documents what
+// broker dev runs, equal to the configuration dev builds, but for the two
+// URLs dev only knows at run time.
+func TestDevConfigMatchesFile(t *testing.T) {
+	file, err := config.Load("../../configs/dev.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := config.Parse("broker dev", fmt.Appendf(nil, devConfig, file.Server.Addr, file.AWS.STSEndpoint, file.Issuers[0].URL))
+	if err != nil {
+		t.Fatalf("dev's configuration does not parse: %v", err)
+	}
+	if diff := cmp.Diff(file, dev, cmpopts.IgnoreFields(config.Config{}, "Path")); diff != "" {
+		t.Errorf("configs/dev.yaml and broker dev's configuration differ (-file +dev):\n%s", diff)
 	}
 }
