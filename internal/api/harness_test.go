@@ -46,6 +46,10 @@ type brokerOpts struct {
 	ratePerIdentityBurst int
 	rateGlobal           float64
 	rateGlobalBurst      int
+	// maxInflight as in Config (default 1024).
+	maxInflight int
+	// issuerDown starts the broker while the issuer is unavailable.
+	issuerDown bool
 }
 
 const (
@@ -72,6 +76,9 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	core, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(core)
 
+	if o.issuerDown {
+		issuer.SetAvailable(false)
+	}
 	verifier, err := auth.New(t.Context(), auth.Config{
 		Issuers: []auth.IssuerConfig{{Name: "github", URL: issuer.URL(), Audiences: []string{"sts.amazonaws.com"}}},
 		Log:     log,
@@ -109,7 +116,7 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	t.Cleanup(cache.Close)
 	srv, err := New(Config{
 		Verifier: verifier, Profiles: set, Cache: cache, Metrics: metrics, Log: log,
-		RequestTimeout: o.requestTimeout, MetricsOnMain: true, Now: o.now,
+		RequestTimeout: o.requestTimeout, MetricsOnMain: true, Now: o.now, MaxInflight: o.maxInflight,
 		RatePerIdentity: o.ratePerIdentity, RatePerIdentityBurst: o.ratePerIdentityBurst,
 		RateGlobal: o.rateGlobal, RateGlobalBurst: o.rateGlobalBurst,
 	})
