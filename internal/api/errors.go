@@ -61,7 +61,8 @@ func badRequest(msg string) *apiError {
 // tokenMessages are the client sentences for each rejection reason.
 var tokenMessages = map[string]string{
 	auth.ReasonMissing:       "no bearer token in the Authorization header",
-	auth.ReasonMalformed:     "token is not a compact JWS",
+	auth.ReasonMalformed:     "token is malformed: not a compact JWS, or claims that do not decode",
+	auth.ReasonNoSubject:     "token has no sub claim",
 	auth.ReasonTooLarge:      "token is larger than this broker accepts",
 	auth.ReasonUnknownIssuer: "token issuer is not trusted by this broker",
 	auth.ReasonAlgorithm:     "token signing algorithm is not allowed",

@@ -76,6 +76,7 @@ func TestRefusals(t *testing.T) {
 		{name: "oversized", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Oversized), want: tokenErr(auth.ReasonTooLarge)},
 		{name: "missing-exp", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.MissingExp), want: tokenErr(auth.ReasonExpired)},
 		{name: "malformed", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Malformed), want: tokenErr(auth.ReasonMalformed)},
+		{name: "no-sub", path: "/v1/credentials/prod-deploy", authz: "Bearer " + b.mintClaims(t, withoutSub(good)), want: tokenErr(auth.ReasonNoSubject)},
 		{name: "container-expired", path: "/v1/container/prod-deploy", authz: strings.TrimPrefix(broken(oidctest.Expired), "Bearer "), want: tokenErr(auth.ReasonExpired)},
 		{name: "unknown-profile-before-token", path: "/v1/credentials/nope", want: tokenErr(auth.ReasonMissing)},
 		{name: "condition-sub", path: "/v1/credentials/prod-deploy",
@@ -142,4 +143,15 @@ func TestSTSTimeout(t *testing.T) {
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("answer took %v, want about the 300ms request timeout", took)
 	}
+}
+
+// withoutSub returns a copy of claims without sub.
+func withoutSub(claims map[string]any) map[string]any {
+	out := make(map[string]any, len(claims))
+	for k, v := range claims {
+		if k != "sub" {
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ const (
 	ReasonNotYetValid   = "not_yet_valid"
 	ReasonAudience      = "audience"
 	ReasonIssuerDown    = "issuer_unavailable"
+	ReasonNoSubject     = "no_subject"
 )
 
 // TokenError says why a token was rejected. Err carries detail for the log.

@@ -39,7 +39,7 @@ var fuzzNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 var knownReasons = map[string]bool{
 	ReasonMissing: true, ReasonMalformed: true, ReasonTooLarge: true, ReasonUnknownIssuer: true,
 	ReasonAlgorithm: true, ReasonSignature: true, ReasonExpired: true, ReasonNotYetValid: true,
-	ReasonAudience: true, ReasonIssuerDown: true,
+	ReasonAudience: true, ReasonIssuerDown: true, ReasonNoSubject: true,
 }
 
 // fuzzSigner signs ES256 tokens with the fixed key and remembers every

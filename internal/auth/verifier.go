@@ -165,7 +165,7 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	// limit and of the audit log; without it, all sub-less tokens of an
 	// issuer would be one identity (RFC 8725 §3.11 leaves this to us).
 	if tok.Subject == "" {
-		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: errors.New("no sub claim")}
+		return nil, lifetime{}, &TokenError{Reason: ReasonNoSubject}
 	}
 	// go-oidc reads exp and iat; we read nbf, whose leeway go-oidc fixes at
 	// 5 minutes (wire-facts §7.3).
