@@ -81,7 +81,7 @@ type Cache struct {
 
 	mu         sync.Mutex
 	entries    *lru
-	refreshing map[string]struct{}
+	refreshing map[Key]struct{}
 	health     health
 	closed     bool
 }
@@ -119,7 +119,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		base:          base,
 		cancel:        cancel,
 		entries:       newLRU(cfg.MaxEntries),
-		refreshing:    make(map[string]struct{}),
+		refreshing:    make(map[Key]struct{}),
 	}, nil
 }
 
@@ -164,7 +164,7 @@ func (c *Cache) Get(ctx context.Context, p Plan) (Credentials, Outcome, error) {
 	c.mu.Unlock()
 
 	for {
-		ch := c.group.DoChan(key, func() (any, error) {
+		ch := c.group.DoChan(string(key[:]), func() (any, error) {
 			fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 			defer cancel()
 			stop := context.AfterFunc(c.base, cancel)

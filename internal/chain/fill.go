@@ -13,7 +13,7 @@ import (
 // every hop's result. It runs once per key at a time (single flight), in one
 // of the MaxConcurrentChains slots: with wait it waits for a slot until ctx
 // is done, without it returns errNoSlot at once when none is free.
-func (c *Cache) fill(ctx context.Context, key string, p Plan, wait bool) (Credentials, error) {
+func (c *Cache) fill(ctx context.Context, key Key, p Plan, wait bool) (Credentials, error) {
 	if !c.track() {
 		return Credentials{}, ErrClosed
 	}
@@ -33,7 +33,7 @@ func (c *Cache) fill(ctx context.Context, key string, p Plan, wait bool) (Creden
 }
 
 // fillChain is fill's work once it holds a slot.
-func (c *Cache) fillChain(ctx context.Context, key string, p Plan) (Credentials, error) {
+func (c *Cache) fillChain(ctx context.Context, key Key, p Plan) (Credentials, error) {
 	start, prev := c.cachedPrefix(p)
 	creds, err := c.runFrom(ctx, p, start, prev)
 	var he *HopError
@@ -110,7 +110,7 @@ func (c *Cache) evict(p Plan) {
 // startRefreshLocked starts the background refresh of key unless one runs
 // or MaxRefreshes do; a skipped refresh is retried by the next request.
 // c.mu must be held.
-func (c *Cache) startRefreshLocked(key string, p Plan) {
+func (c *Cache) startRefreshLocked(key Key, p Plan) {
 	if _, ok := c.refreshing[key]; ok || len(c.refreshing) >= c.maxRefreshes || c.closed {
 		return
 	}
@@ -123,9 +123,9 @@ func (c *Cache) startRefreshLocked(key string, p Plan) {
 // failure keeps the old entry (it is served while above MinRemaining) and
 // marks it so hits report [Stale]. When every STS slot is taken the refresh
 // is skipped: the entry is still served and the next request retries.
-func (c *Cache) refresh(key string, p Plan) {
+func (c *Cache) refresh(key Key, p Plan) {
 	defer c.wg.Done()
-	_, err, _ := c.group.Do(key, func() (any, error) {
+	_, err, _ := c.group.Do(string(key[:]), func() (any, error) {
 		ctx, cancel := context.WithTimeout(c.base, c.fillTimeout)
 		defer cancel()
 		return c.fill(ctx, key, p, false)

@@ -3,8 +3,6 @@ package chain
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
-	"hash"
 )
 
 // keyVersion is hashed first so a change of the key layout never collides
@@ -12,55 +10,62 @@ import (
 const keyVersion = "chain/key/v1"
 
 // Key identifies the credentials a plan yields: a SHA-256 over the profile,
-// source, identity and every field of every hop. The web identity token is
-// not part of it, so two tokens of one identity share an entry. Every field
-// is length-prefixed, so ("ab", "c") and ("a", "bc") differ. The key hashes
-// the ExternalId; treat keys as internal and do not log them.
-func (p Plan) Key() string { return p.PrefixKey(len(p.Hops)) }
+// source, identity and every field of every hop. The key hashes the
+// ExternalId; treat keys as internal and do not log them.
+type Key [sha256.Size]byte
+
+// Key returns the key of p. The web identity token is not part of it, so two
+// tokens of one identity share an entry. Every field is length-prefixed, so
+// ("ab", "c") and ("a", "bc") differ.
+func (p Plan) Key() Key { return p.PrefixKey(len(p.Hops)) }
 
 // PrefixKey is the key of the plan cut to its first n hops: the credentials
 // of hop n, which the per-hop cache reuses to sign hop n+1. PrefixKey of
 // len(Hops) equals [Plan.Key]. n is clamped to [0, len(Hops)].
-func (p Plan) PrefixKey(n int) string {
+//
+// It runs on every cache hit, so the fields are appended to one buffer on
+// the stack (on the heap only for a plan larger than it) and hashed once.
+func (p Plan) PrefixKey(n int) Key {
 	n = max(0, min(n, len(p.Hops)))
-	h := sha256.New()
-	writeString(h, keyVersion)
-	writeString(h, p.Profile)
-	writeInt(h, int64(p.Source))
-	writeString(h, p.Identity)
-	writeInt(h, int64(n))
+	var buf [512]byte
+	b := buf[:0]
+	b = appendString(b, keyVersion)
+	b = appendString(b, p.Profile)
+	b = appendInt(b, int64(p.Source))
+	b = appendString(b, p.Identity)
+	b = appendInt(b, int64(n))
 	for _, hop := range p.Hops[:n] {
-		writeString(h, hop.RoleARN)
-		writeString(h, hop.SessionName)
-		writeString(h, hop.ExternalID.Reveal())
-		writeInt(h, int64(hop.Duration))
-		writeInt(h, int64(len(hop.Tags)))
+		b = appendString(b, hop.RoleARN)
+		b = appendString(b, hop.SessionName)
+		b = appendString(b, hop.ExternalID.Reveal())
+		b = appendInt(b, int64(hop.Duration))
+		b = appendInt(b, int64(len(hop.Tags)))
 		for _, t := range hop.Tags {
-			writeString(h, t.Key)
-			writeString(h, t.Value)
+			b = appendString(b, t.Key)
+			b = appendString(b, t.Value)
 		}
-		writeStrings(h, hop.TransitiveTagKeys)
-		writeString(h, hop.SourceIdentity)
-		writeStrings(h, hop.PolicyARNs)
-		writeString(h, hop.Policy)
+		b = appendStrings(b, hop.TransitiveTagKeys)
+		b = appendString(b, hop.SourceIdentity)
+		b = appendStrings(b, hop.PolicyARNs)
+		b = appendString(b, hop.Policy)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	k := Key(sha256.Sum256(b))
+	// The buffer held the ExternalId: do not leave it in memory.
+	clear(b)
+	return k
 }
 
-func writeInt(h hash.Hash, v int64) {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(v))
-	h.Write(b[:])
+func appendInt(b []byte, v int64) []byte { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+
+func appendString(b []byte, s string) []byte {
+	b = appendInt(b, int64(len(s)))
+	return append(b, s...)
 }
 
-func writeString(h hash.Hash, s string) {
-	writeInt(h, int64(len(s)))
-	h.Write([]byte(s))
-}
-
-func writeStrings(h hash.Hash, ss []string) {
-	writeInt(h, int64(len(ss)))
+func appendStrings(b []byte, ss []string) []byte {
+	b = appendInt(b, int64(len(ss)))
 	for _, s := range ss {
-		writeString(h, s)
+		b = appendString(b, s)
 	}
+	return b
 }

@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,6 +43,8 @@ func TestKeyDistinguishesEveryField(t *testing.T) {
 		{name: "source-identity", change: func(p *Plan) { p.Hops[1].SourceIdentity = "bob" }},
 		{name: "policy-arns", change: func(p *Plan) { p.Hops[0].PolicyARNs = nil }},
 		{name: "policy", change: func(p *Plan) { p.Hops[1].Policy = "" }},
+		// Larger than the key's stack buffer: the append moves to the heap.
+		{name: "long-policy", change: func(p *Plan) { p.Hops[1].Policy = strings.Repeat("x", 2048) }},
 		{name: "length-prefix-session", change: func(p *Plan) { p.Hops[0].RoleARN += "s"; p.Hops[0].SessionName = "1" }},
 		{name: "length-prefix-tag", change: func(p *Plan) { p.Hops[1].Tags[0] = Tag{Key: "rep", Value: "oorg/app"} }},
 		{name: "tag-moved-to-transitive", change: func(p *Plan) {
@@ -49,7 +53,7 @@ func TestKeyDistinguishesEveryField(t *testing.T) {
 		}},
 	}
 	want := basePlan().Key()
-	seen := map[string]string{want: "base"}
+	seen := map[Key]string{want: "base"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := basePlan()
@@ -74,25 +78,30 @@ func TestKeyIgnoresWebIdentityToken(t *testing.T) {
 	}
 }
 
+// TestKeyStable pins the layout: these are the keys the first version
+// (hashing field by field) computed for basePlan.
 func TestKeyStable(t *testing.T) {
 	got := basePlan().Key()
-	if len(got) != 64 {
-		t.Errorf("len(Key()) = %d, want 64 (hex SHA-256)", len(got))
+	if want := "db299c159c514c72284532b9f821d9d553f1344c4af073427853699c143b585b"; fmt.Sprintf("%x", got) != want {
+		t.Errorf("Key() = %x, want %s", got, want)
+	}
+	if got, want := fmt.Sprintf("%x", basePlan().PrefixKey(1)), "8ff42d996fd66ee71afdd448da47d02cde33ec2a25361cad8c341ac885ac124a"; got != want {
+		t.Errorf("PrefixKey(1) = %s, want %s", got, want)
 	}
 	if again := basePlan().Key(); again != got {
-		t.Errorf("Key() = %s then %s, want stable", got, again)
+		t.Errorf("Key() = %x then %x, want stable", got, again)
 	}
 }
 
 func TestPrefixKey(t *testing.T) {
 	p := basePlan()
 	if got, want := p.PrefixKey(len(p.Hops)), p.Key(); got != want {
-		t.Errorf("PrefixKey(len) = %s, want Key() %s", got, want)
+		t.Errorf("PrefixKey(len) = %x, want Key() %x", got, want)
 	}
 	one := p
 	one.Hops = p.Hops[:1]
 	if got, want := p.PrefixKey(1), one.Key(); got != want {
-		t.Errorf("PrefixKey(1) = %s, want key of the one-hop plan %s", got, want)
+		t.Errorf("PrefixKey(1) = %x, want key of the one-hop plan %x", got, want)
 	}
 	changed := basePlan()
 	changed.Hops[1].ExternalID = "ext-other"
@@ -106,6 +115,6 @@ func TestPrefixKey(t *testing.T) {
 		t.Errorf("PrefixKey(0) = PrefixKey(1), want different")
 	}
 	if got, want := p.PrefixKey(99), p.Key(); got != want {
-		t.Errorf("PrefixKey(99) = %s, want clamped to Key() %s", got, want)
+		t.Errorf("PrefixKey(99) = %x, want clamped to Key() %x", got, want)
 	}
 }

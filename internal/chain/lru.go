@@ -11,7 +11,7 @@ const expiredScan = 64
 
 // entry is the cached result of a plan or of a plan's prefix.
 type entry struct {
-	key   string
+	key   Key
 	creds Credentials
 	// refreshFailed records that the last background refresh of this key
 	// failed; hits on it are reported as [Stale].
@@ -23,16 +23,16 @@ type entry struct {
 type lru struct {
 	max  int
 	ll   *list.List // front: most recently used; values are *entry
-	byID map[string]*list.Element
+	byID map[Key]*list.Element
 }
 
 func newLRU(max int) *lru {
-	return &lru{max: max, ll: list.New(), byID: make(map[string]*list.Element)}
+	return &lru{max: max, ll: list.New(), byID: make(map[Key]*list.Element)}
 }
 
 // get returns the entry for key and marks it used. An entry that expired by
 // now is dropped and not returned.
-func (l *lru) get(key string, now time.Time) (*entry, bool) {
+func (l *lru) get(key Key, now time.Time) (*entry, bool) {
 	el, ok := l.byID[key]
 	if !ok {
 		return nil, false
@@ -47,7 +47,7 @@ func (l *lru) get(key string, now time.Time) (*entry, bool) {
 }
 
 // peek returns the entry for key without marking it used.
-func (l *lru) peek(key string) (*entry, bool) {
+func (l *lru) peek(key Key) (*entry, bool) {
 	el, ok := l.byID[key]
 	if !ok {
 		return nil, false
@@ -57,7 +57,7 @@ func (l *lru) peek(key string) (*entry, bool) {
 
 // put stores creds under key as the most recently used entry, then evicts
 // expired entries and, if still over the bound, the least recently used.
-func (l *lru) put(key string, creds Credentials, now time.Time) {
+func (l *lru) put(key Key, creds Credentials, now time.Time) {
 	if el, ok := l.byID[key]; ok {
 		el.Value = &entry{key: key, creds: creds}
 		l.ll.MoveToFront(el)
@@ -84,7 +84,7 @@ func (l *lru) put(key string, creds Credentials, now time.Time) {
 }
 
 // remove drops key's entry if there is one.
-func (l *lru) remove(key string) {
+func (l *lru) remove(key Key) {
 	if el, ok := l.byID[key]; ok {
 		l.removeElement(el)
 	}
