@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -479,5 +480,44 @@ func TestVerifiedCacheConcurrent(t *testing.T) {
 	}
 	if got := cacheLen(v); got != 0 {
 		t.Errorf("cache entries after expiry = %d, want 0", got)
+	}
+}
+
+// TestVerifiedCacheLargeToken: tokens on both sides of sumToken's 4 KiB
+// stack buffer are cached, and a change in the last byte of either misses.
+func TestVerifiedCacheLargeToken(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	for _, pad := range []int{100, 3500, 6000} {
+		claims := ti.claims(clock.Now())
+		claims["padding"] = strings.Repeat("p", pad)
+		token := sign(t, key, key.kid, claims)
+		t.Run(fmt.Sprintf("%d-bytes", len(token)), func(t *testing.T) {
+			before := signatureChecks(t, v, "github")
+			first, err := v.Verify(t.Context(), token)
+			if err != nil {
+				t.Fatalf("Verify() error = %v, want nil", err)
+			}
+			again, err := v.Verify(t.Context(), token)
+			if err != nil || again != first {
+				t.Fatalf("Verify() again = %p, %v, want the cached identity %p", again, err, first)
+			}
+			if got := signatureChecks(t, v, "github") - before; got != 1 {
+				t.Errorf("signature checks = %d, want 1", got)
+			}
+			parts := strings.Split(token, ".")
+			tampered := parts[0] + "." + parts[1] + "." + flipFirst(parts[2])
+			if _, err := v.Verify(t.Context(), tampered); reason(err) != ReasonSignature {
+				t.Errorf("Verify(tampered) error = %v, want reason %q", err, ReasonSignature)
+			}
+		})
+	}
+	if got := sumToken(strings.Repeat("a", 5000)); got != sha256.Sum256([]byte(strings.Repeat("a", 5000))) {
+		t.Errorf("sumToken(5000 bytes) = %x, want the SHA-256", got)
+	}
+	if got := sumToken("abc"); got != sha256.Sum256([]byte("abc")) {
+		t.Errorf("sumToken(abc) = %x, want the SHA-256", got)
 	}
 }

@@ -40,24 +40,48 @@ func (c Conditions) Match(claims map[string]any) error {
 }
 
 func matchOp(op string, conds map[string][]string, claims map[string]any, match func(want, got string) bool) error {
+	// Every request of an authorized caller passes every condition; then
+	// the order does not matter, and the names need not be sorted.
+	ok := true
+	for name, wants := range conds {
+		if !claimMatches(claims[name], wants, match) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return nil
+	}
 	names := make([]string, 0, len(conds))
 	for name := range conds {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		got, ok := claimStrings(claims[name])
-		if !ok || !anyMatch(conds[name], got, match) {
+		if !claimMatches(claims[name], conds[name], match) {
 			return &ConditionError{Operator: op, Claim: name}
 		}
 	}
 	return nil
 }
 
-func anyMatch(wants, gots []string, match func(want, got string) bool) bool {
-	for _, got := range gots {
-		for _, want := range wants {
-			if match(want, got) {
+// claimMatches reports whether a claim value matches one of wants: a scalar
+// as its string form, a list when any of its scalar elements does. A value
+// that is missing, null or an object never matches.
+func claimMatches(v any, wants []string, match func(want, got string) bool) bool {
+	if s, ok := scalarString(v); ok {
+		return anyMatch(wants, s, match)
+	}
+	switch l := v.(type) {
+	case []any:
+		for _, e := range l {
+			if s, ok := scalarString(e); ok && anyMatch(wants, s, match) {
+				return true
+			}
+		}
+	case []string:
+		for _, s := range l {
+			if anyMatch(wants, s, match) {
 				return true
 			}
 		}
@@ -65,24 +89,13 @@ func anyMatch(wants, gots []string, match func(want, got string) bool) bool {
 	return false
 }
 
-// claimStrings returns the string forms of a claim value: one for a scalar,
-// one per scalar element for a list. ok is false for a value that cannot
-// match (missing, null, object, or a list with none of those scalars).
-func claimStrings(v any) (out []string, ok bool) {
-	if s, ok := scalarString(v); ok {
-		return []string{s}, true
-	}
-	switch l := v.(type) {
-	case []any:
-		for _, e := range l {
-			if s, ok := scalarString(e); ok {
-				out = append(out, s)
-			}
+func anyMatch(wants []string, got string, match func(want, got string) bool) bool {
+	for _, want := range wants {
+		if match(want, got) {
+			return true
 		}
-	case []string:
-		out = l
 	}
-	return out, len(out) > 0
+	return false
 }
 
 // scalarString is the string form of a string, number or boolean claim.
