@@ -4,20 +4,33 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"regexp"
 
 	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/profile"
 )
 
-// profileName is the syntax of a profile name (config validation enforces the
-// same); a name that fails it is a bad request, and one that passes is safe to
-// echo in a message.
-var profileName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// validProfileName checks the syntax of a profile name, [A-Za-z0-9_.-]{1,64}
+// (config validation enforces the same); a name that fails it is a bad
+// request, and one that passes is safe to echo in a message. It runs on every
+// request, so it is a byte loop rather than a regexp.
+func validProfileName(name string) bool {
+	if len(name) < 1 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // handleCredentials serves GET /v1/credentials/{profile}[?format=env].
 func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request) error {
@@ -58,6 +71,9 @@ func (s *Server) handleContainer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func credentialsFormat(r *http.Request) (string, error) {
+	if r.URL.RawQuery == "" {
+		return "json", nil
+	}
 	q := r.URL.Query()
 	for k := range q {
 		if k != "format" {
@@ -96,7 +112,7 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	}
 
 	name := chi.URLParam(r, "profile")
-	if !profileName.MatchString(name) {
+	if !validProfileName(name) {
 		return chain.Credentials{}, s.refuse(r, badRequest("profile name must match [A-Za-z0-9_.-]{1,64}"))
 	}
 	p, err := st.profiles.Get(name)
@@ -116,7 +132,7 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	}
 	creds, outcome, err := s.cfg.Cache.Get(ctx, plan)
 	if err != nil {
-		return chain.Credentials{}, s.refuse(r, err, planFields(plan)...)
+		return chain.Credentials{}, s.refuse(r, err, appendPlanFields(nil, plan)...)
 	}
 	if !creds.Valid() {
 		// Never a 200 with empty or zero-value credentials.
@@ -124,13 +140,15 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 	}
 	rec.cache = string(outcome)
 	s.metrics.served.WithLabelValues(name, string(outcome)).Inc()
-	s.audit.Info("credentials issued", append(s.auditFields(r),
-		append(planFields(plan),
+	if ce := s.audit.Check(zap.InfoLevel, "credentials issued"); ce != nil {
+		fields := appendPlanFields(s.appendAuditFields(make([]zap.Field, 0, 14), r), plan)
+		ce.Write(append(fields,
 			zap.String("access_key_id", creds.AccessKeyID),
 			zap.String("assumed_role_arn", creds.AssumedRoleARN),
 			zap.Time("expiration", creds.Expiration),
 			zap.String("cache", string(outcome)),
-		)...)...)
+		)...)
+	}
 	return creds, nil
 }
 
@@ -151,15 +169,17 @@ func (s *Server) verify(ctx context.Context, v *auth.Verifier, token string) (*a
 // refuse writes the audit line of a refusal and returns err unchanged.
 func (s *Server) refuse(r *http.Request, err error, extra ...zap.Field) error {
 	ae := toAPIError(err)
-	fields := append(s.auditFields(r), extra...)
+	fields := append(s.appendAuditFields(make([]zap.Field, 0, 8+len(extra)), r), extra...)
 	fields = append(fields, zap.Int("status", ae.Status), zap.String("reason", ae.Code), zap.String("detail", ae.Message))
 	s.audit.Info("credentials refused", fields...)
 	return err
 }
 
-func (s *Server) auditFields(r *http.Request) []zap.Field {
+// appendAuditFields appends who asked: remote address, request id, issuer
+// and sub once verified, profile once resolved.
+func (s *Server) appendAuditFields(fields []zap.Field, r *http.Request) []zap.Field {
 	rec := recordFrom(r.Context())
-	fields := []zap.Field{zap.String("remote", r.RemoteAddr)}
+	fields = append(fields, zap.String("remote", r.RemoteAddr))
 	if rec == nil {
 		return fields
 	}
@@ -173,21 +193,30 @@ func (s *Server) auditFields(r *http.Request) []zap.Field {
 	return fields
 }
 
-// planFields are the audit fields of a rendered plan: role ARNs, session
-// name, source identity. The ExternalId and the token are never logged.
-func planFields(p chain.Plan) []zap.Field {
-	arns := make([]string, len(p.Hops))
+// appendPlanFields appends the audit fields of a rendered plan: role ARNs,
+// session name, source identity. The ExternalId and the token are never
+// logged.
+func appendPlanFields(fields []zap.Field, p chain.Plan) []zap.Field {
 	var session, sourceIdentity string
-	for i, h := range p.Hops {
-		arns[i] = h.RoleARN
+	for _, h := range p.Hops {
 		session = h.SessionName
 		if h.SourceIdentity != "" {
 			sourceIdentity = h.SourceIdentity
 		}
 	}
-	fields := []zap.Field{zap.Strings("role_arns", arns), zap.String("session_name", session)}
+	fields = append(fields, zap.Array("role_arns", roleARNs(p.Hops)), zap.String("session_name", session))
 	if sourceIdentity != "" {
 		fields = append(fields, zap.String("source_identity", sourceIdentity))
 	}
 	return fields
+}
+
+// roleARNs logs the hops' role ARNs as a JSON array without copying them.
+type roleARNs []chain.Hop
+
+func (hops roleARNs) MarshalLogArray(enc zapcore.ArrayEncoder) error {
+	for _, h := range hops {
+		enc.AppendString(h.RoleARN)
+	}
+	return nil
 }

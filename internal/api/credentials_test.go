@@ -29,6 +29,14 @@ func TestSeedChainEndToEnd(t *testing.T) {
 	if got := resp.Header.Get("Content-Type"); got != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", got)
 	}
+	// One write with its length: never chunked, and nothing after the JSON
+	// but the newline json.Encoder used to add.
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+		t.Errorf("Content-Length = %d, Transfer-Encoding = %v, want %d and none", resp.ContentLength, resp.TransferEncoding, len(body))
+	}
+	if !strings.HasSuffix(string(body), "}\n") {
+		t.Errorf("body ends %q, want a JSON object and a newline", body[max(0, len(body)-10):])
+	}
 	var out map[string]any
 	if err := json.Unmarshal(body, &out); err != nil {
 		t.Fatalf("body is not JSON: %v", err)

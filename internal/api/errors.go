@@ -119,7 +119,7 @@ func toAPIError(err error) *apiError {
 }
 
 // unknownProfile is the 404 for a profile name that passed the syntax check;
-// the name is safe to echo because it matched profileName.
+// the name is safe to echo because it passed validProfileName.
 func unknownProfile(name string, err error) *apiError {
 	return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile,
 		Message: fmt.Sprintf("unknown profile %q", name), Err: err}

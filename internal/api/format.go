@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,17 +35,39 @@ type containerOutput struct {
 
 func expiration(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func credentialHeaders(w http.ResponseWriter, contentType string) {
+// The header values of every credentials answer. net/http only reads header
+// values, so answers share these slices instead of allocating their own.
+var (
+	contentJSON = []string{"application/json"}
+	contentText = []string{"text/plain; charset=utf-8"}
+	noStore     = []string{"no-store"}
+	noCache     = []string{"no-cache"}
+)
+
+// writeCredentials writes body as the whole answer, with its length: one
+// write to the connection, no chunked encoding.
+func writeCredentials(w http.ResponseWriter, contentType []string, body []byte) error {
 	h := w.Header()
-	h.Set("Content-Type", contentType)
+	h["Content-Type"] = contentType
 	// Credentials must never sit in a proxy or browser cache.
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = noStore
+	h["Pragma"] = noCache
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	_, err := w.Write(body)
+	return err
+}
+
+// writeJSON writes v as JSON and a newline.
+func writeJSON(w http.ResponseWriter, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return writeCredentials(w, contentJSON, append(body, '\n'))
 }
 
 func writeProcess(w http.ResponseWriter, c chain.Credentials) error {
-	credentialHeaders(w, "application/json")
-	return json.NewEncoder(w).Encode(processOutput{
+	return writeJSON(w, &processOutput{
 		Version:         1,
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey.Reveal(),
@@ -55,8 +78,7 @@ func writeProcess(w http.ResponseWriter, c chain.Credentials) error {
 }
 
 func writeContainer(w http.ResponseWriter, c chain.Credentials) error {
-	credentialHeaders(w, "application/json")
-	return json.NewEncoder(w).Encode(containerOutput{
+	return writeJSON(w, &containerOutput{
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey.Reveal(),
 		Token:           c.SessionToken.Reveal(),
@@ -69,7 +91,6 @@ func writeContainer(w http.ResponseWriter, c chain.Credentials) error {
 // writeEnv writes POSIX shell exports, each value single-quoted so that no
 // character of it is interpreted by the shell that evaluates the output.
 func writeEnv(w http.ResponseWriter, c chain.Credentials) error {
-	credentialHeaders(w, "text/plain; charset=utf-8")
 	var b strings.Builder
 	export := func(name, value string) {
 		b.WriteString("export ")
@@ -85,8 +106,7 @@ func writeEnv(w http.ResponseWriter, c chain.Credentials) error {
 	if c.AccountID != "" {
 		export("AWS_ACCOUNT_ID", c.AccountID)
 	}
-	_, err := w.Write([]byte(b.String()))
-	return err
+	return writeCredentials(w, contentText, []byte(b.String()))
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is

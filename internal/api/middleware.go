@@ -95,14 +95,22 @@ func (s *Server) observe(next http.Handler) http.Handler {
 }
 
 func (s *Server) accessLog(r *http.Request, rec *record, route string, status int, took time.Duration) {
-	fields := []zap.Field{
+	level, msg := zap.InfoLevel, "request"
+	if status >= 500 {
+		level = zap.ErrorLevel
+	}
+	ce := s.log.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	fields := append(make([]zap.Field, 0, 12),
 		zap.String("request_id", rec.requestID),
 		zap.String("method", r.Method),
 		zap.String("route", route),
 		zap.Int("status", status),
 		zap.Duration("duration", took),
 		zap.String("remote", r.RemoteAddr),
-	}
+	)
 	if rec.profile != "" {
 		fields = append(fields, zap.String("profile", rec.profile))
 	}
@@ -120,12 +128,7 @@ func (s *Server) accessLog(r *http.Request, rec *record, route string, status in
 		// token or a secret (the log test in this package greps for them).
 		fields = append(fields, zap.String("error", rec.err.Error()))
 	}
-	switch {
-	case status >= 500:
-		s.log.Error("request", fields...)
-	default:
-		s.log.Info("request", fields...)
-	}
+	ce.Write(fields...)
 }
 
 // errTooBusy is returned when MaxInflight credential requests are running.
