@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/stsbroker/broker/internal/config"
 )
@@ -59,16 +58,15 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "broker serve: invalid configuration:\n%v\n", err)
 		return exitFailure
 	}
-	log := newLogger(stderr)
-	defer func() { _ = log.Sync() }()
-	audit, closeAudit, err := newAuditLogger(cfg.Audit.Sink, stderr)
+	logs, err := newLogs(cfg.Audit.Sink, stderr)
 	if err != nil {
-		log.Error("cannot open audit sink", zap.Error(err))
+		newLogger(stderr).Error("cannot open audit sink", zap.Error(err))
 		return exitFailure
 	}
-	defer closeAudit()
-	if err := serve(ctx, cfg, options{Log: log, Audit: audit, ConfigPath: *path, Reloads: reloads}, nil); err != nil {
-		log.Error("broker stopped", zap.Error(err))
+	defer logs.close()
+	o := options{Log: logs.log, Access: logs.access, Audit: logs.audit, ConfigPath: *path, Reloads: reloads}
+	if err := serve(ctx, cfg, o, nil); err != nil {
+		logs.log.Error("broker stopped", zap.Error(err))
 		return exitFailure
 	}
 	return exitOK
@@ -130,28 +128,4 @@ func reloadSignals(ctx context.Context) <-chan struct{} {
 		}
 	}()
 	return out
-}
-
-// newLogger returns the JSON logger of `serve`: ISO 8601 times, to w.
-func newLogger(w io.Writer) *zap.Logger {
-	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), zap.InfoLevel)
-	return zap.New(core)
-}
-
-// newAuditLogger opens the audit sink: "stderr", "stdout" or a file path
-// (appended, created 0600).
-func newAuditLogger(sink string, stderr io.Writer) (*zap.Logger, func(), error) {
-	switch sink {
-	case "", "stderr":
-		return newLogger(stderr).Named("audit"), func() {}, nil
-	case "stdout":
-		return newLogger(os.Stdout).Named("audit"), func() {}, nil
-	}
-	f, err := os.OpenFile(sink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit.sink: %w", err)
-	}
-	return newLogger(f).Named("audit"), func() { _ = f.Close() }, nil
 }

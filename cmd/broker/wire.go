@@ -34,9 +34,11 @@ func (b *broker) close() { b.cache.Close() }
 
 // options are what the caller of build may override (tests, broker dev).
 type options struct {
-	Now   func() time.Time
-	Log   *zap.Logger
-	Audit *zap.Logger
+	Now func() time.Time
+	Log *zap.Logger
+	// Access receives the access log, one line a request (default: Log).
+	Access *zap.Logger
+	Audit  *zap.Logger
 	// ConfigPath and Reloads: each value on Reloads re-reads ConfigPath
 	// (SIGHUP under serve). Nil Reloads: no reloads.
 	ConfigPath string
@@ -51,6 +53,9 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
+	}
+	if o.Access == nil {
+		o.Access = o.Log
 	}
 	if o.Audit == nil {
 		o.Audit = o.Log.Named("audit")
@@ -92,7 +97,7 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		Profiles:       profiles,
 		Cache:          cache,
 		Metrics:        metrics,
-		Log:            o.Log.Named("http"),
+		Log:            o.Access.Named("http"),
 		Audit:          o.Audit,
 		RequestTimeout: time.Duration(cfg.Server.RequestTimeout),
 		MaxInflight:    cfg.Server.MaxInflight,
