@@ -21,13 +21,22 @@ func MatchLike(pattern, s string) bool {
 				p++
 				continue
 			case '?':
-				_, w := utf8.DecodeRuneInString(s[i:])
 				p++
-				i += w
+				i += runeLen(s, i)
 				continue
 			default:
-				_, pw := utf8.DecodeRuneInString(pattern[p:])
-				_, sw := utf8.DecodeRuneInString(s[i:])
+				// An ASCII byte of the pattern is a whole character: it
+				// matches the same byte of s, and never part of a
+				// multi-byte character (those bytes are all ≥ 0x80).
+				if c := pattern[p]; c < utf8.RuneSelf {
+					if s[i] == c {
+						p++
+						i++
+						continue
+					}
+					break
+				}
+				pw, sw := runeLen(pattern, p), runeLen(s, i)
 				if pw == sw && pattern[p:p+pw] == s[i:i+sw] {
 					p += pw
 					i += sw
@@ -39,12 +48,21 @@ func MatchLike(pattern, s string) bool {
 			return false
 		}
 		// Let the last '*' absorb one more character of s and retry.
-		_, w := utf8.DecodeRuneInString(s[resume:])
-		resume += w
+		resume += runeLen(s, resume)
 		p, i = star+1, resume
 	}
 	for p < len(pattern) && pattern[p] == '*' {
 		p++
 	}
 	return p == len(pattern)
+}
+
+// runeLen is the length in bytes of the character at s[i]: 1 for ASCII (the
+// common case, without decoding) and for invalid UTF-8.
+func runeLen(s string, i int) int {
+	if s[i] < utf8.RuneSelf {
+		return 1
+	}
+	_, w := utf8.DecodeRuneInString(s[i:])
+	return w
 }
