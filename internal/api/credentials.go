@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"go.uber.org/zap"
@@ -97,8 +98,9 @@ func credentialsFormat(r *http.Request) (string, error) {
 // authorize, render the plan, get from the cache. Every request verifies its
 // own token, cache hit or not.
 func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
-	defer cancel()
+	rc := newRequestContext(r.Context(), time.Now().Add(s.cfg.RequestTimeout))
+	defer rc.release()
+	var ctx context.Context = rc
 	rec := recordFrom(ctx)
 	st := s.current.Load()
 
