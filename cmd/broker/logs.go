@@ -58,15 +58,21 @@ func newLogs(auditSink string, stderr io.Writer) (*logs, error) {
 	return l, nil
 }
 
-// newLogger returns the JSON logger of `serve` and `dev`: ISO 8601 times,
-// written to w as they come.
+// newLogger returns the JSON logger of `serve` and `dev`, written to w as
+// lines come.
 func newLogger(w io.Writer) *zap.Logger {
 	return newLoggerTo(zapcore.Lock(zapcore.AddSync(w)))
 }
 
+// newLoggerTo returns a JSON logger on ws. Times (ts, and time fields such
+// as an audit line's expiration) are RFC 3339 in UTC with the fraction of a
+// second the clock gives, "2026-11-22T14:25:24.123456789Z": the form of the
+// API's Expiration, and one Go formats without parsing a layout.
 func newLoggerTo(ws zapcore.WriteSyncer) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) {
+		zapcore.RFC3339NanoTimeEncoder(t.UTC(), e)
+	}
 	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, zap.InfoLevel))
 }
 

@@ -21,9 +21,13 @@ func messages(t *testing.T, out string) []string {
 		}
 		var m struct {
 			Msg string `json:"msg"`
+			TS  string `json:"ts"`
 		}
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("line %q is not JSON: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, m.TS); err != nil || !strings.HasSuffix(m.TS, "Z") {
+			t.Errorf("ts = %q, want RFC 3339 in UTC (%v)", m.TS, err)
 		}
 		msgs = append(msgs, m.Msg)
 	}
