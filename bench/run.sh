@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
 # bench/run.sh: measures the broker against the STS emulator with wrk, on
-# 127.0.0.1 only, and prints one table; see bench/RESULTS.md.
+# 127.0.0.1 only, and prints the tables; see bench/RESULTS.md.
 #
-#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-p]
+#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-r "2000 5000 8000"] [-p] [-q]
 #
-# -p pins the servers under test to CPU 1 and wrk (one thread) to CPU 0, so
-# the load generator does not compete with what it measures.
+# -p pins the servers under test to CPU 1 and the load generators (wrk with
+# one thread, stack rate) to CPU 0, so that they do not compete with what they
+# measure.
+#
+# Besides wrk's closed-loop runs (at saturation their latency is only
+# connections / throughput), scenario A offers each rate of -r requests a
+# second to the broker (cache hits) and to the bare handler with bench/stack
+# rate: open loop on -c connections, -d after a 2 s warm-up, each latency
+# counted from the time the request was due (corrected for coordinated
+# omission).
+#
+# -q (quick) runs scenario A only: floor, cache hits, fixed rates, no cache;
+# it skips the cold misses (B) and the memory scenario (C, minutes).
 #
 # Needs wrk (apt-get install -y wrk), go, curl and python3. Builds broker and
 # bench/stack into a temporary directory, runs every scenario, and stops
-# everything it started on exit. About 8 minutes on 2 cores.
+# everything it started on exit. About 10 minutes on 2 cores (-q: 2).
 set -euo pipefail
 
-DUR=10s CONNS=64 THREADS=2 BIG=100000
+DUR=10s CONNS=64 THREADS=2 BIG=100000 RATES="2000 5000 8000" QUICK=
 SERVER_CPU=() LOAD_CPU=()
-while getopts d:c:t:b:p opt; do
+while getopts d:c:t:b:r:pq opt; do
   case $opt in
-    d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;;
+    d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;; r) RATES=$OPTARG ;;
     p) SERVER_CPU=(taskset -c 1) LOAD_CPU=(taskset -c 0) THREADS=1 ;;
-    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-p]" >&2; exit 2 ;;
+    q) QUICK=1 ;;
+    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-r \"2000 5000 8000\"] [-p] [-q]" >&2; exit 2 ;;
   esac
 done
 
@@ -27,7 +39,10 @@ for tool in wrk go curl python3; do
 done
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/broker-bench.XXXXXX)
+# The broker's logs (about 1 KB a request) go to files in $WORK: on tmpfs
+# when there is one, so that the disk's writeback does not stall the run.
+SHM=/dev/shm; [ -d "$SHM" ] && [ -w "$SHM" ] || SHM=/tmp
+WORK=$(mktemp -d "$SHM/broker-bench.XXXXXX")
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -101,6 +116,25 @@ EOF
 )")
 }
 
+# rate_row TARGET RESULT_JSON prints one line of the fixed-rate report.
+rate_row() {
+  python3 - "$@" <<'EOF'
+import json, sys
+name, res = sys.argv[1], json.loads(sys.argv[2])
+errs, unsent = res["non_200"] + res["errors"], res["unsent"]
+if errs or unsent:
+    print(f"bench: {name} at {res['rate_target']:.0f}/s: {errs} errors (non-200 or socket), {unsent} requests unsent", file=sys.stderr)
+cell = f"{errs} (+{unsent} unsent)" if unsent else f"{errs}"
+print(f"| {name} | {res['rate_target']:.0f} | {res['rps']:.0f} | {res['p50_ms']:.2f} | {res['p90_ms']:.2f} | "
+      f"{res['p99_ms']:.2f} | {res['p999_ms']:.2f} | {res['max_ms']:.2f} | {cell} |")
+EOF
+}
+
+# bench_rate URL TOKENS RATE prints stack rate's json: RATE req/s, open loop.
+bench_rate() {
+  "${LOAD_CPU[@]}" "$WORK/stack" rate -url "$1" -tokens "$2" -rate "$3" -d "$DUR" -c "$CONNS" -warmup 2s
+}
+
 # bench_wrk URL TOKENS prints wrk's RESULT json.
 bench_wrk() {
   "${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNS" -d"$DUR" --latency -s "$ROOT/bench/auth.lua" "$1" -- "$2" >"$WORK/wrk.out"
@@ -109,6 +143,36 @@ bench_wrk() {
 
 # warm URL TOKENS [load flags] sends one request per token, without wrk.
 warm() { "${LOAD_CPU[@]}" "$WORK/stack" load -url "$1" -tokens "$2" -c 32 "${@:3}"; }
+
+# report prints the tables; after a quick run (-q) without B's and C's.
+report() {
+  echo
+  echo "wrk -t$THREADS -c$CONNS -d$DUR --latency -s bench/auth.lua; $(nproc) cores; $(go version | cut -d' ' -f3)"
+  echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "| scenario | requests | req/s | p50 ms | p99 ms | STS calls / 1000 req | broker VmRSS KiB | errors |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "Latency at fixed offered load (open loop, $CONNS connections, CO-corrected): stack rate -c$CONNS -d$DUR -warmup 2s,"
+  echo "broker and floor alternating at each rate; each latency runs from the time its request was due to the end"
+  echo "of its body (200s only); achieved = answers received during the -d window / -d."
+  echo
+  echo "| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  printf '%s\n' "${RATE_ROWS[@]}"
+  if [ -n "$QUICK" ]; then
+    echo
+    echo "quick run (-q): scenarios B (cold misses) and C (memory) skipped"
+    return
+  fi
+  echo
+  echo "cold pass: broker_credentials_served_total{cache=\"miss\"} = $MISSES"
+  echo
+  printf '%s\n' "${MEM[@]}"
+  echo
+  echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
+}
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building into $WORK"
@@ -140,6 +204,19 @@ warm "$URL" "$TOK" >/dev/null
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$URL" "$TOK")
 row "broker, cache hits, 1000 identities" "$res" $(($(sts_calls "$STATS") - before)) "$(rss "$BROKER_PID")"
+
+# Open loop at fixed offered rates, the broker's cache warm. Broker and floor
+# alternate at each rate so that both see the same state of the machine; the
+# floor's rows are printed after the broker's.
+RATE_ROWS=() FLOOR_ROWS=()
+for r in $RATES; do
+  log "open loop at $r req/s: broker (cache hits, 1000 identities), then floor"
+  res=$(bench_rate "$URL" "$TOK" "$r")
+  RATE_ROWS+=("$(rate_row "broker, cache hits, 1000 identities" "$res")")
+  res=$(bench_rate "$(field "$EP" floor_url)" "$TOK" "$r")
+  FLOOR_ROWS+=("$(rate_row "floor: bare Go handler" "$res")")
+done
+RATE_ROWS+=("${FLOOR_ROWS[@]}")
 stop_broker a
 
 log "no cache: verify + full chain per request"
@@ -148,6 +225,11 @@ NC=$(field "$EP" nocache_url)
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$NC" "$TOK")
 row "no cache (per-job action)" "$res" $(($(sts_calls "$STATS") - before)) "-"
+
+if [ -n "$QUICK" ]; then
+  report
+  exit 0
+fi
 
 # --- B: cold misses, 5 ms per STS call, 10 000 identities, one pass ---
 log "B: minting 10000 RS256 tokens; STS latency 5ms"
@@ -188,16 +270,4 @@ done
 ENTRIES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_cache_entries / {print $2}')
 stop_broker c
 
-echo
-echo "wrk -t$THREADS -c$CONNS -d$DUR --latency -s bench/auth.lua; $(nproc) cores; $(go version | cut -d' ' -f3)"
-echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo
-echo "| scenario | requests | req/s | p50 ms | p99 ms | STS calls / 1000 req | broker VmRSS KiB | errors |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${ROWS[@]}"
-echo
-echo "cold pass: broker_credentials_served_total{cache=\"miss\"} = $MISSES"
-echo
-printf '%s\n' "${MEM[@]}"
-echo
-echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
+report

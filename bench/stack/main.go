@@ -5,11 +5,16 @@
 //
 //	stack serve -dir DIR -identities N [-alg RS256|ES256] [-sts-latency 5ms]
 //	stack load -url URL -tokens FILE [-c 64]
+//	stack rate -url URL -tokens FILE -rate R [-d 10s] [-c 64] [-warmup 2s]
 //
 // serve mints N valid tokens of distinct identities into DIR/tokens.txt, writes
 // a broker configuration to DIR/broker.yaml, prints the addresses as one JSON
 // line on stdout and runs until SIGINT or SIGTERM. load sends one request per
 // token (one pass) with c concurrent clients and prints the latencies as JSON.
+// rate offers R requests a second on c keep-alive connections (open loop) for
+// the warm-up and then d, and prints as JSON the latencies of the requests due
+// after the warm-up, each from the time it was due (coordinated omission
+// corrected).
 package main
 
 import (
@@ -24,7 +29,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: stack serve|load [flags]")
+		fmt.Fprintln(os.Stderr, "usage: stack serve|load|rate [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -33,8 +38,10 @@ func main() {
 		err = runServe(ctx, os.Args[2:])
 	case "load":
 		err = runLoad(ctx, os.Args[2:])
+	case "rate":
+		err = runRate(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want serve or load", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want serve, load or rate", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "stack: %v\n", err)
