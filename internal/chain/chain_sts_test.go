@@ -223,6 +223,16 @@ func TestCacheRefreshAhead(t *testing.T) {
 	// Exactly one refresh ran, and it reused the hop-1 credentials (25m
 	// left) instead of a new AssumeRoleWithWebIdentity.
 	h.wantCalls(1, 2)
+	// The hop-1 entry keeps what signs hop 2, and nothing else.
+	c.mu.Lock()
+	e, ok := c.entries.peek(p.PrefixKey(1))
+	c.mu.Unlock()
+	if !ok {
+		t.Fatal("no hop-1 entry")
+	}
+	if !e.creds.Valid() || e.creds.RoleARN != p.Hops[0].RoleARN || e.creds.AssumedRoleARN != "" || e.creds.AccountID != "" {
+		t.Errorf("hop-1 entry = %+v, want signing credentials and the role only", e.creds)
+	}
 
 	got, outcome, err := c.Get(t.Context(), p)
 	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
