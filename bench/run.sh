@@ -2,7 +2,7 @@
 # bench/run.sh: measures the broker against the STS emulator with wrk, on
 # 127.0.0.1 only, and prints the tables; see bench/RESULTS.md.
 #
-#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-r "2000 5000 8000"] [-p] [-q]
+#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-r "2000 5000 8000"] [-p] [-q] [-s ABC] [-m LIMIT]
 #
 # -p pins the servers under test to CPU 1 and the load generators (wrk with
 # one thread, stack rate) to CPU 0, so that they do not compete with what they
@@ -15,24 +15,28 @@
 # counted from the time the request was due (corrected for coordinated
 # omission).
 #
-# -q (quick) runs scenario A only: floor, cache hits, fixed rates, no cache;
-# it skips the cold misses (B) and the memory scenario (C, minutes).
+# -s picks the scenarios: A (floor, cache hits, fixed rates, no cache), B
+# (cold misses) and C (memory per cached identity, minutes); default ABC.
+# -q (quick) is -s A. -m runs scenario C's broker with GOMEMLIMIT=LIMIT
+# (e.g. 300MiB), to see resident memory when the GC is given a limit.
 #
 # Needs wrk (apt-get install -y wrk), go, curl and python3. Builds broker and
 # bench/stack into a temporary directory, runs every scenario, and stops
 # everything it started on exit. About 10 minutes on 2 cores (-q: 2).
 set -euo pipefail
 
-DUR=10s CONNS=64 THREADS=2 BIG=100000 RATES="2000 5000 8000" QUICK=
+DUR=10s CONNS=64 THREADS=2 BIG=100000 RATES="2000 5000 8000" SCENARIOS=ABC MEMLIMIT=
 SERVER_CPU=() LOAD_CPU=()
-while getopts d:c:t:b:r:pq opt; do
+while getopts d:c:t:b:r:pqs:m: opt; do
   case $opt in
     d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;; r) RATES=$OPTARG ;;
     p) SERVER_CPU=(taskset -c 1) LOAD_CPU=(taskset -c 0) THREADS=1 ;;
-    q) QUICK=1 ;;
-    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-r \"2000 5000 8000\"] [-p] [-q]" >&2; exit 2 ;;
+    q) SCENARIOS=A ;; s) SCENARIOS=$OPTARG ;; m) MEMLIMIT=$OPTARG ;;
+    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-r \"2000 5000 8000\"] [-p] [-q] [-s ABC] [-m LIMIT]" >&2; exit 2 ;;
   esac
 done
+# has X: whether scenario X runs.
+has() { [[ $SCENARIOS == *$1* ]]; }
 
 for tool in wrk go curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (wrk: apt-get install -y wrk)" >&2; exit 1; }
@@ -80,10 +84,11 @@ start_stack() {
   done
 }
 
-# start_broker NAME starts a fresh broker on the stack's config; sets BROKER_PID.
+# start_broker NAME [ENV...] starts a fresh broker on the stack's config,
+# with ENV (NAME=VALUE) added to its environment; sets BROKER_PID.
 start_broker() {
   local ep=$WORK/$1/ep.json
-  "${SERVER_CPU[@]}" "$WORK/broker" serve --config "$(field "$ep" broker_config)" 2>"$WORK/$1/broker.log" &
+  env "${@:2}" "${SERVER_CPU[@]}" "$WORK/broker" serve --config "$(field "$ep" broker_config)" 2>"$WORK/$1/broker.log" &
   BROKER_PID=$!
   PIDS+=("$BROKER_PID")
   for _ in $(seq 100); do
@@ -144,15 +149,34 @@ bench_wrk() {
 # warm URL TOKENS [load flags] sends one request per token, without wrk.
 warm() { "${LOAD_CPU[@]}" "$WORK/stack" load -url "$1" -tokens "$2" -c 32 "${@:3}"; }
 
-# report prints the tables; after a quick run (-q) without B's and C's.
+# report prints the tables of the scenarios that ran.
 report() {
   echo
-  echo "wrk -t$THREADS -c$CONNS -d$DUR --latency -s bench/auth.lua; $(nproc) cores; $(go version | cut -d' ' -f3)"
+  echo "wrk -t$THREADS -c$CONNS -d$DUR --latency -s bench/auth.lua; $(nproc) cores; $(go version | cut -d' ' -f3); scenarios $SCENARIOS"
   echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo
-  echo "| scenario | requests | req/s | p50 ms | p99 ms | STS calls / 1000 req | broker VmRSS KiB | errors |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-  printf '%s\n' "${ROWS[@]}"
+  if [ ${#ROWS[@]} -gt 0 ]; then
+    echo
+    echo "| scenario | requests | req/s | p50 ms | p99 ms | STS calls / 1000 req | broker VmRSS KiB | errors |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    printf '%s\n' "${ROWS[@]}"
+  fi
+  if has A; then
+    report_rates
+  fi
+  if has B; then
+    echo
+    echo "cold pass: broker_credentials_served_total{cache=\"miss\"} = $MISSES"
+  fi
+  if has C; then
+    echo
+    [ -n "$MEMLIMIT" ] && echo "memory scenario's broker ran with GOMEMLIMIT=$MEMLIMIT" && echo
+    printf '%s\n' "${MEM[@]}"
+    echo
+    echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
+  fi
+}
+
+report_rates() {
   echo
   echo "Latency at fixed offered load (open loop, $CONNS connections, CO-corrected): stack rate -c$CONNS -d$DUR -warmup 2s,"
   echo "broker and floor alternating at each rate; each latency runs from the time its request was due to the end"
@@ -161,23 +185,13 @@ report() {
   echo "| target | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${RATE_ROWS[@]}"
-  if [ -n "$QUICK" ]; then
-    echo
-    echo "quick run (-q): scenarios B (cold misses) and C (memory) skipped"
-    return
-  fi
-  echo
-  echo "cold pass: broker_credentials_served_total{cache=\"miss\"} = $MISSES"
-  echo
-  printf '%s\n' "${MEM[@]}"
-  echo
-  echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building into $WORK"
 (cd "$ROOT" && go build -o "$WORK/broker" ./cmd/broker && go build -o "$WORK/stack" ./bench/stack)
 
+if has A; then
 # --- A: 1000 RS256 identities (GitHub signs RS256): floor, hits, no cache ---
 log "A: minting 1000 RS256 tokens"
 start_stack a -identities 1000
@@ -225,12 +239,9 @@ NC=$(field "$EP" nocache_url)
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$NC" "$TOK")
 row "no cache (per-job action)" "$res" $(($(sts_calls "$STATS") - before)) "-"
-
-if [ -n "$QUICK" ]; then
-  report
-  exit 0
 fi
 
+if has B; then
 # --- B: cold misses, 5 ms per STS call, 10 000 identities, one pass ---
 log "B: minting 10000 RS256 tokens; STS latency 5ms"
 start_stack b -identities 10000 -sts-latency 5ms
@@ -242,13 +253,15 @@ res=$("$WORK/stack" load -url "$URL" -tokens "$(field "$EP" tokens)" -c "$CONNS"
 row "broker, cold misses, 5 ms STS (one pass, Go client)" "$res" $(($(sts_calls "$(field "$EP" stats_url)") - before)) "$(rss "$BROKER_PID")"
 MISSES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_credentials_served_total\{.*cache="miss"/ {print $2}')
 stop_broker b
+fi
 
+if has C; then
 # --- C: memory per cached identity (ES256 tokens: fast to mint) ---
 log "C: minting $BIG ES256 tokens"
 start_stack c -identities "$BIG" -alg ES256
 EP=$WORK/c/ep.json
 TOK=$(field "$EP" tokens)
-start_broker c
+if [ -n "$MEMLIMIT" ]; then start_broker c "GOMEMLIMIT=$MEMLIMIT"; else start_broker c; fi
 URL=$(field "$EP" broker_url)/v1/credentials/prod-deploy
 warm "$URL" "$TOK" -n 1 >/dev/null
 BURL=$(field "$EP" broker_url)
@@ -259,7 +272,7 @@ MEM+=("| --- | --- | --- | --- | --- | --- |")
 MEM+=("| 1 | $RSS0 | - | $LIVE0 | - | - |")
 done_n=1
 for n in 10000 "$BIG"; do
-  [ "$n" -le "$done_n" ] && continue
+  { [ "$n" -le "$done_n" ] || [ "$n" -gt "$BIG" ]; } && continue
   log "caching $n identities"
   res=$(warm "$URL" "$TOK" -from "$done_n" -n $((n - done_n)))
   done_n=$n
@@ -269,5 +282,6 @@ for n in 10000 "$BIG"; do
 done
 ENTRIES=$(curl -fsS "$(field "$EP" broker_url)/metrics" | awk '/^broker_cache_entries / {print $2}')
 stop_broker c
+fi
 
 report
