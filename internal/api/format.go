@@ -66,18 +66,8 @@ func writeCredentials(w http.ResponseWriter, contentType []string, body []byte) 
 // compares both encodings byte for byte.
 func writeProcess(w http.ResponseWriter, c chain.Credentials) error {
 	b := make([]byte, 0, 256+len(c.SessionToken))
-	b = append(b, `{"Version":1,"AccessKeyId":`...)
-	b = appendJSONString(b, c.AccessKeyID)
-	b = append(b, `,"SecretAccessKey":`...)
-	b = appendJSONString(b, c.SecretAccessKey.Reveal())
-	b = append(b, `,"SessionToken":`...)
-	b = appendJSONString(b, c.SessionToken.Reveal())
-	b = append(b, `,"Expiration":`...)
-	b = appendJSONString(b, expiration(c.Expiration))
-	if c.AccountID != "" {
-		b = append(b, `,"AccountId":`...)
-		b = appendJSONString(b, c.AccountID)
-	}
+	b = append(b, `{"Version":1,`...)
+	b = appendCredentials(b, c, "SessionToken")
 	return writeCredentials(w, contentJSON, append(b, "}\n"...))
 }
 
@@ -85,11 +75,26 @@ func writeProcess(w http.ResponseWriter, c chain.Credentials) error {
 // newline (see writeProcess).
 func writeContainer(w http.ResponseWriter, c chain.Credentials) error {
 	b := make([]byte, 0, 320+len(c.SessionToken))
-	b = append(b, `{"AccessKeyId":`...)
+	b = append(b, '{')
+	b = appendCredentials(b, c, "Token")
+	if c.RoleARN != "" {
+		b = append(b, `,"RoleArn":`...)
+		b = appendJSONString(b, c.RoleARN)
+	}
+	return writeCredentials(w, contentJSON, append(b, "}\n"...))
+}
+
+// appendCredentials appends the members both formats share, in their order:
+// AccessKeyId, SecretAccessKey, the session token under tokenKey,
+// Expiration and AccountId when known.
+func appendCredentials(b []byte, c chain.Credentials, tokenKey string) []byte {
+	b = append(b, `"AccessKeyId":`...)
 	b = appendJSONString(b, c.AccessKeyID)
 	b = append(b, `,"SecretAccessKey":`...)
 	b = appendJSONString(b, c.SecretAccessKey.Reveal())
-	b = append(b, `,"Token":`...)
+	b = append(b, `,"`...)
+	b = append(b, tokenKey...)
+	b = append(b, `":`...)
 	b = appendJSONString(b, c.SessionToken.Reveal())
 	b = append(b, `,"Expiration":`...)
 	b = appendJSONString(b, expiration(c.Expiration))
@@ -97,11 +102,7 @@ func writeContainer(w http.ResponseWriter, c chain.Credentials) error {
 		b = append(b, `,"AccountId":`...)
 		b = appendJSONString(b, c.AccountID)
 	}
-	if c.RoleARN != "" {
-		b = append(b, `,"RoleArn":`...)
-		b = appendJSONString(b, c.RoleARN)
-	}
-	return writeCredentials(w, contentJSON, append(b, "}\n"...))
+	return b
 }
 
 // appendJSONString appends s as a JSON string, as encoding/json writes it.
