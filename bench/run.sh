@@ -2,7 +2,7 @@
 # bench/run.sh: measures the broker against the STS emulator with wrk, on
 # 127.0.0.1 only, and prints the tables; see bench/RESULTS.md.
 #
-#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-r "2000 5000 8000"] [-p] [-q] [-s ABC] [-m LIMIT]
+#   bench/run.sh [-d 10s] [-c 64] [-t 2] [-b 100000] [-r "2000 5000 8000"] [-a 3] [-p] [-q] [-s ABC] [-m LIMIT]
 #
 # -p pins the servers under test to CPU 1 and the load generators (wrk with
 # one thread, stack rate) to CPU 0, so that they do not compete with what they
@@ -15,6 +15,11 @@
 # counted from the time the request was due (corrected for coordinated
 # omission).
 #
+# The bare handler's throughput moves by a third between runs on a shared
+# VM, so scenario A also alternates wrk runs of the bare handler and of the
+# broker (cache hits, 1000 identities) -a times and reports each round's
+# ratio and the median: the two sides of a ratio see the same machine.
+#
 # -s picks the scenarios: A (floor, cache hits, fixed rates, no cache), B
 # (cold misses) and C (memory per cached identity, minutes); default ABC.
 # -q (quick) is -s A. -m runs scenario C's broker with GOMEMLIMIT=LIMIT
@@ -25,14 +30,14 @@
 # everything it started on exit. About 10 minutes on 2 cores (-q: 2).
 set -euo pipefail
 
-DUR=10s CONNS=64 THREADS=2 BIG=100000 RATES="2000 5000 8000" SCENARIOS=ABC MEMLIMIT=
+DUR=10s CONNS=64 THREADS=2 BIG=100000 RATES="2000 5000 8000" ROUNDS=3 SCENARIOS=ABC MEMLIMIT=
 SERVER_CPU=() LOAD_CPU=()
-while getopts d:c:t:b:r:pqs:m: opt; do
+while getopts d:c:t:b:r:a:pqs:m: opt; do
   case $opt in
-    d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;; r) RATES=$OPTARG ;;
+    d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; t) THREADS=$OPTARG ;; b) BIG=$OPTARG ;; r) RATES=$OPTARG ;; a) ROUNDS=$OPTARG ;;
     p) SERVER_CPU=(taskset -c 1) LOAD_CPU=(taskset -c 0) THREADS=1 ;;
     q) SCENARIOS=A ;; s) SCENARIOS=$OPTARG ;; m) MEMLIMIT=$OPTARG ;;
-    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-r \"2000 5000 8000\"] [-p] [-q] [-s ABC] [-m LIMIT]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-d 10s] [-c 64] [-t 2] [-b 100000] [-r \"2000 5000 8000\"] [-a 3] [-p] [-q] [-s ABC] [-m LIMIT]" >&2; exit 2 ;;
   esac
 done
 # has X: whether scenario X runs.
@@ -161,6 +166,7 @@ report() {
     printf '%s\n' "${ROWS[@]}"
   fi
   if has A; then
+    report_rounds
     report_rates
   fi
   if has B; then
@@ -174,6 +180,16 @@ report() {
     echo
     echo "broker_cache_entries after $BIG identities: $ENTRIES (final + hop-1 entries)"
   fi
+}
+
+report_rounds() {
+  echo
+  echo "Alternating wrk runs (-d$DUR each): bare handler, then broker (cache hits, 1000 identities)"
+  echo
+  echo "| round | bare handler req/s | broker req/s | broker / bare handler |"
+  echo "| --- | --- | --- | --- |"
+  printf '%s\n' "${ROUND_ROWS[@]}"
+  echo "| median | | | $(printf '%s\n' "${RATIOS[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}') % |"
 }
 
 report_rates() {
@@ -218,6 +234,16 @@ warm "$URL" "$TOK" >/dev/null
 before=$(sts_calls "$STATS")
 res=$(bench_wrk "$URL" "$TOK")
 row "broker, cache hits, 1000 identities" "$res" $(($(sts_calls "$STATS") - before)) "$(rss "$BROKER_PID")"
+
+# Alternating rounds: the ratio of two runs a few seconds apart.
+ROUND_ROWS=() RATIOS=()
+for i in $(seq "$ROUNDS"); do
+  log "round $i of $ROUNDS: bare handler, then broker"
+  f=$(bench_wrk "$(field "$EP" floor_url)" "$TOK" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))')
+  b=$(bench_wrk "$URL" "$TOK" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rps"]))')
+  RATIOS+=("$((100 * b / f))")
+  ROUND_ROWS+=("| $i | $f | $b | $((100 * b / f)) % |")
+done
 
 # Open loop at fixed offered rates, the broker's cache warm. Broker and floor
 # alternate at each rate so that both see the same state of the machine; the
