@@ -61,8 +61,8 @@ func TestServeAuditSink(t *testing.T) {
 	// Fields whose values vary are checked for shape, then replaced.
 	for i, e := range got {
 		ts, _ := e["ts"].(string)
-		if _, err := time.Parse("2006-01-02T15:04:05.000Z0700", ts); err != nil {
-			t.Errorf("audit line %d: ts = %q, want an ISO 8601 time: %v", i, ts, err)
+		if _, err := time.Parse(time.RFC3339Nano, ts); err != nil || !strings.HasSuffix(ts, "Z") {
+			t.Errorf("audit line %d: ts = %q, want an RFC 3339 time in UTC (%v)", i, ts, err)
 		}
 		remote, _ := e["remote"].(string)
 		if !strings.HasPrefix(remote, "127.0.0.1:") {
