@@ -223,16 +223,6 @@ func TestCacheRefreshAhead(t *testing.T) {
 	// Exactly one refresh ran, and it reused the hop-1 credentials (25m
 	// left) instead of a new AssumeRoleWithWebIdentity.
 	h.wantCalls(1, 2)
-	// The hop-1 entry keeps what signs hop 2, and nothing else.
-	c.mu.Lock()
-	e, ok := c.entries.peek(p.PrefixKey(1))
-	c.mu.Unlock()
-	if !ok {
-		t.Fatal("no hop-1 entry")
-	}
-	if !e.creds.Valid() || e.creds.RoleARN != p.Hops[0].RoleARN || e.creds.AssumedRoleARN != "" || e.creds.AccountID != "" {
-		t.Errorf("hop-1 entry = %+v, want signing credentials and the role only", e.creds)
-	}
 
 	got, outcome, err := c.Get(t.Context(), p)
 	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
@@ -575,4 +565,28 @@ func TestCacheRestartsWhenPrefixRejected(t *testing.T) {
 		t.Fatalf("Get() = %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
 	}
 	h.wantCalls(2, 3) // hop 2 with cached hop 1 refused, then the whole chain
+}
+
+// TestCachePrefixEntryIsAWholeAnswer: a hop-1 entry's key is the key of the
+// plan cut to its first hop (PrefixKey), so after a reload that shortens a
+// profile's chain the entry is served as that plan's answer, and must be
+// complete: account, assumed-role ARN and all.
+func TestCachePrefixEntryIsAWholeAnswer(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	long := h.seedPlan("myorg/app")
+	if _, _, err := c.Get(t.Context(), long); err != nil {
+		t.Fatalf("Get(two hops) = %v", err)
+	}
+	short := long
+	short.Hops = long.Hops[:1]
+	got, outcome, err := c.Get(t.Context(), short)
+	if err != nil || outcome != Hit {
+		t.Fatalf("Get(first hop only) = %s, %v, want a hit on the hop-1 entry", outcome, err)
+	}
+	wantARN := "arn:aws:sts::" + got.AccountID + ":assumed-role/"
+	if !got.Valid() || got.AccountID == "" || !strings.HasPrefix(got.AssumedRoleARN, wantARN) || got.RoleARN != long.Hops[0].RoleARN {
+		t.Errorf("hop-1 entry served = %+v, want complete credentials of %s", got, long.Hops[0].RoleARN)
+	}
+	h.wantCalls(1, 1)
 }

@@ -76,25 +76,11 @@ func (c *Cache) runFrom(ctx context.Context, p Plan, start int, prev *Credential
 		prev = &creds
 		if i < len(p.Hops)-1 {
 			c.mu.Lock()
-			c.entries.put(p.PrefixKey(i+1), signingOnly(creds), c.now())
+			c.entries.put(p.PrefixKey(i+1), creds, c.now())
 			c.mu.Unlock()
 		}
 	}
 	return *prev, nil
-}
-
-// signingOnly is what a prefix entry keeps of a hop's credentials: what
-// signs the next hop's call, and the role (a string of the plan, not a
-// copy). The assumed-role ARN and the account are dropped: nobody reads them
-// there, and every cached identity would carry them twice.
-func signingOnly(c Credentials) Credentials {
-	return Credentials{
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		SessionToken:    c.SessionToken,
-		Expiration:      c.Expiration,
-		RoleARN:         c.RoleARN,
-	}
 }
 
 // cachedPrefix returns the number of leading hops whose result is cached

@@ -50,8 +50,10 @@ func (p Plan) PrefixKey(n int) Key {
 		b = appendString(b, hop.Policy)
 	}
 	k := Key(sha256.Sum256(b))
-	// The buffer held the ExternalId: do not leave it in memory.
+	// The buffer held the ExternalId: do not leave it in memory (nor the
+	// stack buffer's start, when a large plan moved b to the heap).
 	clear(b)
+	clear(buf[:])
 	return k
 }
 
