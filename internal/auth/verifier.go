@@ -192,11 +192,13 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 // copy on the stack instead of a []byte conversion on the heap.
 func sumToken(raw string) digest {
 	var buf [4 << 10]byte
+	var b []byte
 	if len(raw) > len(buf) {
-		return sha256.Sum256([]byte(raw))
+		b = []byte(raw)
+	} else {
+		b = buf[:copy(buf[:], raw)]
 	}
-	b := buf[:copy(buf[:], raw)]
 	sum := sha256.Sum256(b)
-	clear(b) // a bearer token: do not leave it behind
+	clear(b) // a bearer token: do not leave a copy behind
 	return sum
 }
