@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -12,9 +13,11 @@ import (
 
 // accessLogBuffer and accessLogFlush bound how long access-log lines wait:
 // until this much is pending, a second has passed, another line is written
-// through, or serve exits.
+// through, or serve exits. The size is PIPE_BUF on Linux: a flush is one
+// atomic write to a pipe, so another writer on the same pipe (an audit sink
+// on stdout with 2>&1) cannot land inside one of our lines.
 const (
-	accessLogBuffer = 256 << 10
+	accessLogBuffer = 4096
 	accessLogFlush  = time.Second
 )
 
@@ -34,12 +37,17 @@ type logs struct {
 // newLogs opens the sinks: stderr for the operational and access logs, and
 // auditSink ("stderr", "stdout" or a file path, appended, created 0600).
 func newLogs(auditSink string, stderr io.Writer) (*logs, error) {
-	buf := &zapcore.BufferedWriteSyncer{WS: flushOnly{stderr}, Size: accessLogBuffer, FlushInterval: accessLogFlush}
+	buf := &zapcore.BufferedWriteSyncer{WS: stderrSink{stderr}, Size: accessLogBuffer, FlushInterval: accessLogFlush}
 	through := writeThrough{buf}
+	access := &accessSink{buf: buf}
+	stop := func() {
+		access.closed.Store(true)
+		_ = buf.Stop()
+	}
 	l := &logs{
 		log:    newLoggerTo(through),
-		access: newLoggerTo(buf),
-		close:  func() { _ = buf.Stop() },
+		access: newLoggerTo(access),
+		close:  stop,
 	}
 	switch auditSink {
 	case "", "stderr":
@@ -53,7 +61,7 @@ func newLogs(auditSink string, stderr io.Writer) (*logs, error) {
 			return nil, fmt.Errorf("audit.sink: %w", err)
 		}
 		l.audit = newLogger(f).Named("audit")
-		l.close = func() { _ = buf.Stop(); _ = f.Close() }
+		l.close = func() { stop(); _ = f.Close() }
 	}
 	return l, nil
 }
@@ -64,15 +72,16 @@ func newLogger(w io.Writer) *zap.Logger {
 	return newLoggerTo(zapcore.Lock(zapcore.AddSync(w)))
 }
 
-// newLoggerTo returns a JSON logger on ws. Times (ts, and time fields such
-// as an audit line's expiration) are RFC 3339 in UTC with the fraction of a
-// second the clock gives, "2026-11-22T14:25:24.123456789Z": the form of the
-// API's Expiration, and one Go formats without parsing a layout.
+// logTime is the layout of times in logs (ts, and time fields such as an
+// audit line's expiration): RFC 3339 in UTC with milliseconds,
+// "2026-11-22T14:25:24.123Z". Fixed width, so lines sort by time as text.
+const logTime = "2006-01-02T15:04:05.000Z07:00"
+
+// newLoggerTo returns a JSON logger on ws.
 func newLoggerTo(ws zapcore.WriteSyncer) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) {
-		zapcore.RFC3339NanoTimeEncoder(t.UTC(), e)
-	}
+	layout := zapcore.TimeEncoderOfLayout(logTime)
+	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) { layout(t.UTC(), e) }
 	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, zap.InfoLevel))
 }
 
@@ -89,8 +98,34 @@ func (w writeThrough) Write(p []byte) (int, error) {
 
 func (w writeThrough) Sync() error { return w.buf.Sync() }
 
-// flushOnly is stderr as the buffer's destination. Its Sync does nothing:
-// the buffer's Sync is a flush, never an fsync of whatever stderr is.
-type flushOnly struct{ io.Writer }
+// accessSink buffers access lines until close, and writes them through
+// after it: a request that outlives the shutdown still gets its line.
+type accessSink struct {
+	buf    *zapcore.BufferedWriteSyncer
+	closed atomic.Bool
+}
 
-func (flushOnly) Sync() error { return nil }
+func (a *accessSink) Write(p []byte) (int, error) {
+	n, err := a.buf.Write(p)
+	if err == nil && a.closed.Load() {
+		err = a.buf.Sync()
+	}
+	return n, err
+}
+
+func (a *accessSink) Sync() error { return a.buf.Sync() }
+
+// stderrSink is stderr behind the buffer. A failed write loses its lines,
+// as it did before there was a buffer, and is not reported to the buffer:
+// bufio.Writer keeps its first error and fails every later write, so one
+// transient failure (EAGAIN, EPIPE while a log collector restarts) would
+// silence every line after it, audit lines included. Its Sync does nothing:
+// the buffer's Sync is a flush, never an fsync of whatever stderr is.
+type stderrSink struct{ w io.Writer }
+
+func (s stderrSink) Write(p []byte) (int, error) {
+	_, _ = s.w.Write(p)
+	return len(p), nil
+}
+
+func (stderrSink) Sync() error { return nil }

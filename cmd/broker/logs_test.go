@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,8 +29,8 @@ func messages(t *testing.T, out string) []string {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("line %q is not JSON: %v", line, err)
 		}
-		if _, err := time.Parse(time.RFC3339Nano, m.TS); err != nil || !strings.HasSuffix(m.TS, "Z") {
-			t.Errorf("ts = %q, want RFC 3339 in UTC (%v)", m.TS, err)
+		if _, err := time.Parse(time.RFC3339, m.TS); err != nil || len(m.TS) != len("2026-11-22T14:25:24.123Z") || !strings.HasSuffix(m.TS, "Z") {
+			t.Errorf("ts = %q, want RFC 3339 in UTC with milliseconds (%v)", m.TS, err)
 		}
 		msgs = append(msgs, m.Msg)
 	}
@@ -113,5 +116,96 @@ func TestLogsAuditFile(t *testing.T) {
 
 	if _, err := newLogs(filepath.Join(t.TempDir(), "missing", "audit.log"), stderr); err == nil || !strings.Contains(err.Error(), "audit.sink") {
 		t.Errorf("newLogs(unopenable path) error = %v, want an audit.sink error", err)
+	}
+}
+
+// writeRecorder records each write it is given; the first failFirst writes
+// fail.
+type writeRecorder struct {
+	mu        sync.Mutex
+	failFirst int
+	writes    []string
+}
+
+func (w *writeRecorder) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failFirst > 0 {
+		w.failFirst--
+		return 0, errors.New("write /dev/stderr: resource temporarily unavailable")
+	}
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+func (w *writeRecorder) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.writes, "")
+}
+
+// TestLogsSurviveAFailedWrite: a write that fails loses its own lines and
+// no others; later audit lines still reach stderr.
+func TestLogsSurviveAFailedWrite(t *testing.T) {
+	stderr := &writeRecorder{failFirst: 1}
+	l, err := newLogs("stderr", stderr)
+	if err != nil {
+		t.Fatalf("newLogs() = %v", err)
+	}
+	defer l.close()
+	l.audit.Info("credentials issued 1") // fails
+	l.audit.Info("credentials issued 2")
+	l.access.Info("request 3")
+	l.audit.Info("credentials issued 4")
+	want := []string{"credentials issued 2", "request 3", "credentials issued 4"}
+	if diff := cmp.Diff(want, messages(t, stderr.String())); diff != "" {
+		t.Errorf("stderr after one failed write (-want +got):\n%s", diff)
+	}
+}
+
+// TestLogsWritesArePipeAtomic: every write to stderr holds whole lines and
+// at most PIPE_BUF bytes, so it cannot be interleaved on a shared pipe.
+func TestLogsWritesArePipeAtomic(t *testing.T) {
+	stderr := &writeRecorder{}
+	l, err := newLogs("stderr", stderr)
+	if err != nil {
+		t.Fatalf("newLogs() = %v", err)
+	}
+	var want []string
+	for i := range 40 {
+		msg := fmt.Sprintf("request %d %s", i, strings.Repeat("x", 200))
+		l.access.Info(msg)
+		want = append(want, msg)
+	}
+	l.audit.Info("credentials issued")
+	want = append(want, "credentials issued")
+	l.close()
+	if diff := cmp.Diff(want, messages(t, stderr.String())); diff != "" {
+		t.Fatalf("stderr (-want +got):\n%s", diff)
+	}
+	stderr.mu.Lock()
+	defer stderr.mu.Unlock()
+	if len(stderr.writes) < 3 {
+		t.Errorf("%d writes for 40 lines of 300 bytes, want the buffer to flush at %d bytes", len(stderr.writes), accessLogBuffer)
+	}
+	for i, w := range stderr.writes {
+		if len(w) > 4096 || !strings.HasSuffix(w, "\n") {
+			t.Errorf("write %d: %d bytes, ends %q; want at most 4096 bytes of whole lines", i, len(w), w[max(0, len(w)-5):])
+		}
+	}
+}
+
+// TestLogsAccessAfterClose: an access line logged after close (a request
+// that outlived the shutdown) is written at once, not left in the buffer.
+func TestLogsAccessAfterClose(t *testing.T) {
+	stderr := &syncBuffer{}
+	l, err := newLogs("stderr", stderr)
+	if err != nil {
+		t.Fatalf("newLogs() = %v", err)
+	}
+	l.close()
+	l.access.Info("late request")
+	if diff := cmp.Diff([]string{"late request"}, messages(t, stderr.String())); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 }

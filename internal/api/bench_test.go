@@ -105,7 +105,8 @@ func (bb *benchBroker) stsCalls() int {
 // jsonLogger is the production encoder of `broker serve`, writing nowhere.
 func jsonLogger() *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
-	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) { zapcore.RFC3339NanoTimeEncoder(t.UTC(), e) }
+	layout := zapcore.TimeEncoderOfLayout("2006-01-02T15:04:05.000Z07:00") // cmd/broker's logTime
+	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) { layout(t.UTC(), e) }
 	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(io.Discard), zap.InfoLevel))
 }
 
