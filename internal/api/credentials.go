@@ -95,7 +95,8 @@ func credentialsFormat(r *http.Request) (string, error) {
 }
 
 // issue runs the credentials steps in order: verify, resolve the profile,
-// authorize, render the plan, get from the cache. Every request verifies its
+// authorize and render the plan (once per verified token), get from the
+// cache. Every request verifies its
 // own token, cache hit or not.
 func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error) {
 	rc := newRequestContext(r.Context(), time.Now().Add(s.cfg.RequestTimeout))
@@ -125,14 +126,13 @@ func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error)
 		return chain.Credentials{}, s.refuse(r, err)
 	}
 	rec.profile = name
-	if err := p.Authorize(id); err != nil {
-		return chain.Credentials{}, s.refuse(r, err)
-	}
-	plan, err := p.Render(id, chain.Secret(token))
+	// Authorize, render and key: once per verified token, not per request.
+	keyed, err := p.Prepare(id, chain.Secret(token))
 	if err != nil {
 		return chain.Credentials{}, s.refuse(r, err)
 	}
-	creds, outcome, err := s.cfg.Cache.Get(ctx, plan)
+	plan := keyed.Plan()
+	creds, outcome, err := s.cfg.Cache.GetKeyed(ctx, keyed)
 	if err != nil {
 		return chain.Credentials{}, s.refuse(r, err, appendPlanFields(nil, plan)...)
 	}

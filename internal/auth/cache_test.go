@@ -521,3 +521,30 @@ func TestVerifiedCacheLargeToken(t *testing.T) {
 		t.Errorf("sumToken(abc) = %x, want the SHA-256", got)
 	}
 }
+
+func TestIdentityDerive(t *testing.T) {
+	type key struct{ n int }
+	id := &Identity{Subject: "s"}
+	calls := 0
+	compute := func(v string) func() any { return func() any { calls++; return v } }
+	if got := id.Derive(key{1}, compute("a")); got != "a" {
+		t.Errorf("Derive(1) = %v, want a", got)
+	}
+	if got := id.Derive(key{1}, compute("b")); got != "a" || calls != 1 {
+		t.Errorf("Derive(1) again = %v after %d computations, want a after 1", got, calls)
+	}
+	if got := id.Derive(key{2}, compute("c")); got != "c" || calls != 2 {
+		t.Errorf("Derive(2) = %v after %d computations, want c after 2", got, calls)
+	}
+	var wg sync.WaitGroup
+	results := make([]any, 16)
+	for i := range results {
+		wg.Go(func() { results[i] = id.Derive(key{3}, func() any { return "d" }) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r != "d" {
+			t.Errorf("concurrent Derive #%d = %v, want d", i, r)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestVerifyAccepts(t *testing.T) {
@@ -53,7 +54,7 @@ func TestVerifyAccepts(t *testing.T) {
 			"ref_protected":    true,
 		},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Identity{})); diff != "" {
 		t.Errorf("Verify() mismatch (-want +got):\n%s", diff)
 	}
 	// Discovery once and the JWKS once, at New; none per token.

@@ -134,10 +134,16 @@ func setDefault[T int | time.Duration](v *T, def T) {
 // one chain of STS calls, which is not cut short when the first caller goes
 // away; each caller stops waiting when its own ctx is done.
 func (c *Cache) Get(ctx context.Context, p Plan) (Credentials, Outcome, error) {
+	return c.GetKeyed(ctx, NewKeyed(p))
+}
+
+// GetKeyed is [Cache.Get] for a plan whose key was computed before, once
+// for many requests (see [Keyed]).
+func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, error) {
+	p, key := kp.plan, kp.key
 	if len(p.Hops) == 0 {
 		return Credentials{}, Miss, errors.New("chain: plan has no hops")
 	}
-	key := p.Key()
 	now := c.now()
 	c.mu.Lock()
 	if c.closed {

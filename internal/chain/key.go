@@ -19,6 +19,33 @@ type Key [sha256.Size]byte
 // ("ab", "c") and ("a", "bc") differ.
 func (p Plan) Key() Key { return p.PrefixKey(len(p.Hops)) }
 
+// Keyed is a plan with its key. Both are set together by [NewKeyed] and
+// cannot be changed apart, so a Keyed's key is always its plan's: a cache
+// hit can skip hashing the plan without trusting a key from elsewhere. The
+// plan's slices are shared by copies of a Keyed and must not be modified.
+type Keyed struct {
+	plan Plan
+	key  Key
+}
+
+// NewKeyed computes p's key.
+func NewKeyed(p Plan) Keyed { return Keyed{plan: p, key: p.Key()} }
+
+// Plan returns the plan. Do not modify its slices.
+func (k Keyed) Plan() Plan { return k.plan }
+
+// Key returns the plan's key.
+func (k Keyed) Key() Key { return k.key }
+
+// WithToken returns k with the caller's web identity token set when the
+// plan starts from one ([WebIdentity]); the token is not part of the key.
+func (k Keyed) WithToken(token Secret) Keyed {
+	if k.plan.Source == WebIdentity {
+		k.plan.WebIdentityToken = token
+	}
+	return k
+}
+
 // PrefixKey is the key of the plan cut to its first n hops: the credentials
 // of hop n, which the per-hop cache reuses to sign hop n+1. PrefixKey of
 // len(Hops) equals [Plan.Key]. n is clamped to [0, len(Hops)].

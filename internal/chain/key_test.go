@@ -118,3 +118,26 @@ func TestPrefixKey(t *testing.T) {
 		t.Errorf("PrefixKey(99) = %x, want clamped to Key() %x", got, want)
 	}
 }
+
+func TestKeyed(t *testing.T) {
+	p := basePlan()
+	p.WebIdentityToken = ""
+	k := NewKeyed(p)
+	if k.key != p.Key() {
+		t.Fatalf("NewKeyed key = %x, want Plan.Key %x", k.key, p.Key())
+	}
+	withToken := k.WithToken("token-x")
+	if got := withToken.Plan().WebIdentityToken; got != "token-x" {
+		t.Errorf("WithToken on a web-identity plan: token = %q, want token-x", got.Reveal())
+	}
+	if withToken.key != k.key || withToken.Plan().Key() != k.key {
+		t.Errorf("WithToken changed the key, want the token outside it")
+	}
+	if k.Plan().WebIdentityToken != "" {
+		t.Errorf("WithToken modified the original Keyed")
+	}
+	p.Source = Ambient
+	if got := NewKeyed(p).WithToken("token-x").Plan().WebIdentityToken; got != "" {
+		t.Errorf("WithToken on an ambient plan: token = %q, want none", got.Reveal())
+	}
+}

@@ -87,6 +87,40 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 	return plan, nil
 }
 
+// Prepare is [Profile.Authorize] and [Profile.Render] with the plan's cache
+// key, done once per verified token: the result depends only on the
+// identity and the profile, both immutable, so it is kept with the identity
+// ([auth.Identity.Derive]) and a cache hit of a known token does not
+// re-check conditions, re-render or re-hash. The token is set on every call.
+// Errors are those of Authorize and Render.
+func (p *Profile) Prepare(id *auth.Identity, token chain.Secret) (chain.Keyed, error) {
+	if id == nil {
+		return chain.Keyed{}, errors.New("profile: prepare: no identity")
+	}
+	r := id.Derive(prepareKey{p}, func() any {
+		if err := p.Authorize(id); err != nil {
+			return prepared{err: err}
+		}
+		plan, err := p.Render(id, "")
+		if err != nil {
+			return prepared{err: err}
+		}
+		return prepared{keyed: chain.NewKeyed(plan)}
+	}).(prepared)
+	if r.err != nil {
+		return chain.Keyed{}, r.err
+	}
+	return r.keyed.WithToken(token), nil
+}
+
+// prepareKey is the Derive key of a profile's Prepare result.
+type prepareKey struct{ p *Profile }
+
+type prepared struct {
+	keyed chain.Keyed
+	err   error
+}
+
 // clone returns a copy of s, nil when s is empty.
 func clone(s []string) []string {
 	if len(s) == 0 {

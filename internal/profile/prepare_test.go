@@ -1,0 +1,83 @@
+package profile
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/stsbroker/broker/internal/auth"
+)
+
+// TestPrepare: Prepare gives Render's plan with its key and the request's
+// token, computes it once per identity and profile, and returns the same
+// errors as Authorize and Render, every time.
+func TestPrepare(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	id := githubIdentity(githubClaims("123"))
+	want, err := p.Render(id, testToken)
+	if err != nil {
+		t.Fatalf("Render() = %v", err)
+	}
+
+	first, err := p.Prepare(id, testToken)
+	if err != nil {
+		t.Fatalf("Prepare() = %v", err)
+	}
+	if diff := cmp.Diff(want, first.Plan()); diff != "" {
+		t.Errorf("Prepare() plan differs from Render (-want +got):\n%s", diff)
+	}
+	if first.Key() != want.Key() {
+		t.Errorf("Prepare() key differs from the rendered plan's key")
+	}
+
+	second, err := p.Prepare(id, "another-token")
+	if err != nil {
+		t.Fatalf("Prepare() again = %v", err)
+	}
+	if got := second.Plan().WebIdentityToken; got != "another-token" {
+		t.Errorf("second Prepare() token = %q, want the request's", got.Reveal())
+	}
+	if &second.Plan().Hops[0] != &first.Plan().Hops[0] {
+		t.Errorf("second Prepare() rendered again, want the plan kept with the identity")
+	}
+
+	// Another identity with the same claims values is rendered on its own.
+	other := githubIdentity(githubClaims("123"))
+	third, err := p.Prepare(other, testToken)
+	if err != nil || &third.Plan().Hops[0] == &first.Plan().Hops[0] {
+		t.Errorf("Prepare(other identity) = shared plan or %v, want its own", err)
+	}
+
+	// Another profile on the same identity gets its own plan.
+	cfg := prodDeploy()
+	cfg.Name = "other"
+	p2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := p2.Prepare(id, testToken)
+	if err != nil || k2.Plan().Profile != "other" {
+		t.Errorf("Prepare(other profile) = %q, %v, want its own plan", k2.Plan().Profile, err)
+	}
+
+	// Refusals are kept as well, and stay the same error.
+	refused := githubIdentity(githubClaims("123"))
+	refused.Claims["repository_owner"] = "evil"
+	for i := range 2 {
+		_, err := p.Prepare(refused, testToken)
+		var ce *auth.ConditionError
+		if !errors.As(err, &ce) || ce.Claim != "repository_owner" {
+			t.Errorf("Prepare(refused) #%d error = %v, want a ConditionError on repository_owner", i, err)
+		}
+	}
+	missing := githubIdentity(githubClaims("123"))
+	delete(missing.Claims, "run_id")
+	var re *RenderError
+	if _, err := p.Prepare(missing, testToken); !errors.As(err, &re) || re.Field != "session_name" {
+		t.Errorf("Prepare(no run_id) error = %v, want a RenderError for session_name", err)
+	}
+}
