@@ -96,9 +96,9 @@ func credentialsFormat(r *http.Request) (string, error) {
 
 // issue runs the credentials steps in order: verify, resolve the profile,
 // authorize and render the plan (once per verified token), get from the
-// cache. Every request verifies its
-// own token, cache hit or not.
+// cache. Every request verifies its own token, cache hit or not.
 func (s *Server) issue(r *http.Request, token string) (chain.Credentials, error) {
+	// The wall clock, not s.now: the deadline arms a real timer.
 	rc := newRequestContext(r.Context(), time.Now().Add(s.cfg.RequestTimeout))
 	defer rc.release()
 	var ctx context.Context = rc

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/stsbroker/broker/internal/auth"
@@ -67,8 +68,8 @@ type Profile struct {
 	source     chain.Source
 	conditions auth.Conditions
 
-	sessionName    *tmpl
-	sourceIdentity *tmpl // nil when not configured
+	sessionName    *template.Template
+	sourceIdentity *template.Template // nil when not configured
 	// sourceIdentityHop is the index of the hop that carries the source
 	// identity: the first AssumeRole hop. STS keeps it for the rest of the
 	// chain and refuses to change it, so it is sent once.
@@ -84,12 +85,12 @@ type hop struct {
 	tags              []tagTemplate // sorted by key
 	transitiveTagKeys []string      // nil when empty
 	policyARNs        []string      // nil when empty
-	policy            *tmpl
+	policy            *template.Template
 }
 
 type tagTemplate struct {
 	key  string
-	tmpl *tmpl
+	tmpl *template.Template
 }
 
 // New checks cfg and parses every template once. It reports every problem it
@@ -106,8 +107,8 @@ func New(cfg Config) (*Profile, error) {
 	fail := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("profile: %s: %s: %s", cfg.Name, field, fmt.Sprintf(format, args...)))
 	}
-	parse := func(field, text string) *tmpl {
-		t, err := newTmpl(field, text)
+	parse := func(field, text string) *template.Template {
+		t, err := template.New(field).Option("missingkey=error").Parse(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("profile: %s: %s: %w", cfg.Name, field, err))
 			return nil

@@ -32,15 +32,20 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 	if id == nil {
 		return chain.Plan{}, errors.New("profile: render: no identity")
 	}
-	data := &templateData{id: id, profile: p.name}
-	raw, err := data.execute(p.sessionName)
+	data := map[string]any{
+		"claims":  id.Claims,
+		"issuer":  id.Issuer,
+		"subject": id.Subject,
+		"profile": p.name,
+	}
+	raw, err := execute(p.sessionName, data)
 	if err != nil {
 		return chain.Plan{}, err
 	}
 	sessionName := SanitizeSessionName(raw)
 	var sourceIdentity string
 	if p.sourceIdentity != nil {
-		raw, err := data.execute(p.sourceIdentity)
+		raw, err := execute(p.sourceIdentity, data)
 		if err != nil {
 			return chain.Plan{}, err
 		}
@@ -61,14 +66,14 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 			out.SourceIdentity = sourceIdentity
 		}
 		for _, t := range h.tags {
-			v, err := data.execute(t.tmpl)
+			v, err := execute(t.tmpl, data)
 			if err != nil {
 				return chain.Plan{}, err
 			}
 			out.Tags = append(out.Tags, chain.Tag{Key: t.key, Value: sanitizeTagValue(v)})
 		}
 		if h.policy != nil {
-			if out.Policy, err = data.execute(h.policy); err != nil {
+			if out.Policy, err = execute(h.policy, data); err != nil {
 				return chain.Plan{}, err
 			}
 		}
@@ -137,34 +142,9 @@ const maxRendered = 64 << 10
 // errTooLarge is the cause of a RenderError whose output exceeded maxRendered.
 var errTooLarge = fmt.Errorf("output exceeds %d bytes", maxRendered)
 
-// templateData is what templates see: .claims, .issuer, .subject and
-// .profile. The map text/template needs is built only when a template has
-// no fast form (see tmpl).
-type templateData struct {
-	id      *auth.Identity
-	profile string
-	m       map[string]any
-}
-
-// execute renders t, the fast way if it can, otherwise with text/template
-// into a bounded buffer. The template's name is the field it renders.
-func (d *templateData) execute(t *tmpl) (string, error) {
-	if s, ok := t.executeFast(d.id, d.profile); ok {
-		return s, nil
-	}
-	if d.m == nil {
-		d.m = map[string]any{
-			"claims":  d.id.Claims,
-			"issuer":  d.id.Issuer,
-			"subject": d.id.Subject,
-			"profile": d.profile,
-		}
-	}
-	return executeText(t.t, d.m)
-}
-
-// executeText runs t over data into a bounded buffer.
-func executeText(t *template.Template, data any) (string, error) {
+// execute runs t over data into a bounded buffer. The template's name is the
+// field it renders.
+func execute(t *template.Template, data any) (string, error) {
 	w := &boundedBuffer{max: maxRendered}
 	if err := t.Execute(w, data); err != nil {
 		return "", &RenderError{Field: t.Name(), Err: err}
