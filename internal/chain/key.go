@@ -50,8 +50,8 @@ func (k Keyed) WithToken(token Secret) Keyed {
 // of hop n, which the per-hop cache reuses to sign hop n+1. PrefixKey of
 // len(Hops) equals [Plan.Key]. n is clamped to [0, len(Hops)].
 //
-// It runs on every cache hit, so the fields are appended to one buffer on
-// the stack (on the heap only for a plan larger than it) and hashed once.
+// The fields are appended to one buffer on the stack (on the heap only for
+// a plan larger than it) and hashed once.
 func (p Plan) PrefixKey(n int) Key {
 	n = max(0, min(n, len(p.Hops)))
 	var buf [512]byte
