@@ -45,6 +45,14 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("second Prepare() rendered again, want the plan kept with the identity")
 	}
 
+	// The token is the request's, never kept with the identity.
+	if k, _ := p.Prepare(id, ""); k.Plan().WebIdentityToken != "" {
+		t.Errorf("Prepare() without a token = %q, want none: a token was kept", k.Plan().WebIdentityToken.Reveal())
+	}
+	if _, err := p.Prepare(nil, testToken); err == nil {
+		t.Errorf("Prepare(nil) = nil error, want an error")
+	}
+
 	// Another identity with the same claims values is rendered on its own.
 	other := githubIdentity(githubClaims("123"))
 	third, err := p.Prepare(other, testToken)
