@@ -547,4 +547,14 @@ func TestIdentityDerive(t *testing.T) {
 			t.Errorf("concurrent Derive #%d = %v, want d", i, r)
 		}
 	}
+	// Concurrent additions of different keys all stay.
+	for i := range 32 {
+		wg.Go(func() { id.Derive(key{100 + i}, func() any { return i }) })
+	}
+	wg.Wait()
+	for i := range 32 {
+		if got := id.Derive(key{100 + i}, func() any { return -1 }); got != i {
+			t.Errorf("Derive(%d) after concurrent additions = %v, want %d", 100+i, got, i)
+		}
+	}
 }

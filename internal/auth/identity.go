@@ -1,7 +1,8 @@
 package auth
 
 import (
-	"sync"
+	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,21 +25,54 @@ type Identity struct {
 	// Claims is the whole verified payload, decoded with json.Number for numbers.
 	Claims map[string]any
 
-	// derived holds what consumers computed from this identity (Derive).
-	derived sync.Map
+	// derived holds what consumers computed from this identity (Derive):
+	// an immutable list, replaced whole on each addition. It is short (one
+	// entry per profile used with the token) and costs no map per identity.
+	derived atomic.Pointer[[]derivedValue]
 }
+
+type derivedValue struct{ key, value any }
 
 // Derive returns the value stored under key, computing and storing it first
 // if there is none. It lets a consumer do work that depends only on the
 // identity once per verified token instead of once per request: the verifier
 // returns the same *Identity for the same token while its cache holds it,
 // and the values go with it. compute must be deterministic: under a race it
-// may run twice, and one result is kept. Keys should be of a type private to
-// the consumer, so that consumers cannot collide.
+// may run twice, and one result is kept. key must be comparable, of a type
+// private to the consumer so that consumers cannot collide.
 func (id *Identity) Derive(key any, compute func() any) any {
-	if v, ok := id.derived.Load(key); ok {
+	if v, ok := id.lookup(key); ok {
 		return v
 	}
-	v, _ := id.derived.LoadOrStore(key, compute())
-	return v
+	v := compute()
+	for {
+		cur := id.derived.Load()
+		var next []derivedValue
+		if cur != nil {
+			if got, ok := find(*cur, key); ok {
+				return got
+			}
+			next = slices.Clone(*cur)
+		}
+		next = append(next, derivedValue{key: key, value: v})
+		if id.derived.CompareAndSwap(cur, &next) {
+			return v
+		}
+	}
+}
+
+func (id *Identity) lookup(key any) (any, bool) {
+	if cur := id.derived.Load(); cur != nil {
+		return find(*cur, key)
+	}
+	return nil, false
+}
+
+func find(list []derivedValue, key any) (any, bool) {
+	for _, d := range list {
+		if d.key == key {
+			return d.value, true
+		}
+	}
+	return nil, false
 }
