@@ -151,14 +151,14 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 		return Credentials{}, Miss, ErrClosed
 	}
 	if e, ok := c.entries.get(key, now); ok {
-		left := e.creds.Expiration.Sub(now)
+		left := e.expiration.Sub(now)
 		if left >= c.refreshBefore {
-			creds := e.creds
+			creds := e.credentials()
 			c.mu.Unlock()
 			return creds, Hit, nil
 		}
 		if left >= c.minRemaining {
-			creds, outcome := e.creds, Refresh
+			creds, outcome := e.credentials(), Refresh
 			if e.refreshFailed {
 				outcome = Stale
 			}

@@ -90,8 +90,8 @@ func (c *Cache) cachedPrefix(p Plan) (int, *Credentials) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for n := len(p.Hops) - 1; n > 0; n-- {
-		if e, ok := c.entries.get(p.PrefixKey(n), now); ok && e.creds.Expiration.Sub(now) >= prefixMinRemaining {
-			creds := e.creds
+		if e, ok := c.entries.get(p.PrefixKey(n), now); ok && e.expiration.Sub(now) >= prefixMinRemaining {
+			creds := e.credentials()
 			return n, &creds
 		}
 	}

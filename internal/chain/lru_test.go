@@ -1,12 +1,18 @@
 package chain
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -25,9 +31,8 @@ func k(name string) Key {
 // keys lists the names of l's keys (see k), most recently used first.
 func keys(l *lru) []string {
 	var out []string
-	for el := l.ll.Front(); el != nil; el = el.Next() {
-		key := el.Value.(*entry).key
-		out = append(out, strings.TrimRight(string(key[:]), "\x00"))
+	for e := l.root.older; e != &l.root; e = e.older {
+		out = append(out, strings.TrimRight(string(e.key[:]), "\x00"))
 	}
 	return out
 }
@@ -83,10 +88,173 @@ func TestLRUPutReplaces(t *testing.T) {
 	if !ok {
 		t.Fatalf("get(a) = missing, want present")
 	}
-	if e.creds.AccessKeyID != "a2" || e.refreshFailed {
-		t.Errorf("get(a) = %s refreshFailed=%v, want a2 refreshFailed=false", e.creds.AccessKeyID, e.refreshFailed)
+	if e.credentials().AccessKeyID != "a2" || e.refreshFailed {
+		t.Errorf("get(a) = %s refreshFailed=%v, want a2 refreshFailed=false", e.credentials().AccessKeyID, e.refreshFailed)
 	}
 	if got := l.len(); got != 1 {
 		t.Errorf("len() = %d, want 1", got)
+	}
+}
+
+func TestEntryKeepsCredentials(t *testing.T) {
+	for _, c := range []Credentials{
+		{
+			AccessKeyID:     "ASIAEXAMPLE000000001",
+			SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+			SessionToken:    Secret("IQoJb3JpZ2luX2VjE" + strings.Repeat("Zx9/+", 80)),
+			Expiration:      t0.Add(time.Hour),
+			AccountID:       "111122223333",
+			AssumedRoleARN:  "arn:aws:sts::111122223333:assumed-role/deploy/gha-myorg-app",
+			RoleARN:         "arn:aws:iam::111122223333:role/deploy",
+			SourceIdentity:  "alice",
+		},
+		credsUntil("only-required", t0.Add(time.Minute)),
+		{AccessKeyID: "é", SessionToken: Secret(strings.Repeat("t", 70000)), AccountID: "x", SourceIdentity: "ß"},
+		{},
+	} {
+		e := newEntry(k("a"), c)
+		if diff := cmp.Diff(c, e.credentials()); diff != "" {
+			t.Errorf("newEntry(c).credentials() (-want +got):\n%s", diff)
+		}
+		if !e.expiration.Equal(c.Expiration) || e.key != k("a") {
+			t.Errorf("entry expiration, key = %s, %q, want %s, %q", e.expiration, e.key, c.Expiration, k("a"))
+		}
+	}
+}
+
+// TestLRUMatchesModel drives the store and a plain slice model with the
+// same random operations and compares the order after each, walking the
+// list both ways.
+func TestLRUMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const max = 5
+	l := newLRU(max)
+	type item struct {
+		name string
+		exp  time.Time
+	}
+	var model []item // most recently used first
+	find := func(name string) int {
+		return slices.IndexFunc(model, func(it item) bool { return it.name == name })
+	}
+	now := t0
+	for step := range 5000 {
+		name := fmt.Sprint(rng.IntN(8))
+		switch op := rng.IntN(4); op {
+		case 0, 1: // put
+			exp := now.Add(time.Duration(1+rng.IntN(10)) * time.Minute)
+			l.put(k(name), credsUntil(name, exp), now)
+			if i := find(name); i >= 0 {
+				model = slices.Delete(model, i, i+1)
+			}
+			model = slices.Insert(model, 0, item{name, exp})
+			if len(model) > max {
+				// Expired entries go first, scanning from the least recently used.
+				for i := len(model) - 1; i >= 0 && len(model) > max; i-- {
+					if !model[i].exp.After(now) {
+						model = slices.Delete(model, i, i+1)
+					}
+				}
+				model = model[:min(len(model), max)]
+			}
+		case 2: // get
+			e, ok := l.get(k(name), now)
+			i := find(name)
+			switch {
+			case i < 0:
+				if ok {
+					t.Fatalf("step %d: get(%s) = present, want missing", step, name)
+				}
+			case !model[i].exp.After(now):
+				model = slices.Delete(model, i, i+1)
+				if ok {
+					t.Fatalf("step %d: get(%s) of an expired entry = present", step, name)
+				}
+			default:
+				it := model[i]
+				model = slices.Insert(slices.Delete(model, i, i+1), 0, it)
+				if !ok || e.credentials().AccessKeyID != name {
+					t.Fatalf("step %d: get(%s) = %v, %v, want its entry", step, name, e, ok)
+				}
+			}
+		case 3: // remove
+			l.remove(k(name))
+			if i := find(name); i >= 0 {
+				model = slices.Delete(model, i, i+1)
+			}
+		}
+		if rng.IntN(3) == 0 {
+			now = now.Add(time.Minute)
+		}
+		want := make([]string, len(model))
+		for i, it := range model {
+			want[i] = it.name
+		}
+		if diff := cmp.Diff(want, keys(l), cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("step %d: keys (-want +got):\n%s", step, diff)
+		}
+		var back []string
+		for e := l.root.newer; e != &l.root; e = e.newer {
+			back = append([]string{strings.TrimRight(string(e.key[:]), "\x00")}, back...)
+		}
+		if diff := cmp.Diff(want, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("step %d: keys walked from the back (-want +got):\n%s", step, diff)
+		}
+		if l.len() != len(want) || len(l.byID) != len(want) {
+			t.Fatalf("step %d: len() = %d, len(byID) = %d, want %d", step, l.len(), len(l.byID), len(want))
+		}
+	}
+}
+
+// BenchmarkLRUMemory reports the heap an entry costs, map slot and strings
+// included, with credentials shaped like STS's (each string its own
+// allocation, as the SDK returns them; the entry keeps what it needs).
+func BenchmarkLRUMemory(b *testing.B) {
+	const n = 20000
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var perEntry float64
+	for b.Loop() {
+		b.StopTimer()
+		before := heap()
+		creds := make([]Credentials, n)
+		for i := range creds {
+			arn := fmt.Sprintf("arn:aws:sts::111122223333:assumed-role/deploy/gha-myorg-app-%06d-%d", i, 1000000000+i)
+			creds[i] = Credentials{
+				AccessKeyID:     fmt.Sprintf("ASIA%016d", i),
+				SecretAccessKey: Secret(fmt.Sprintf("%040d", i)),
+				SessionToken:    Secret(fmt.Sprintf("IQoJb3JpZ2luX2VjE%0356d", i)),
+				Expiration:      t0.Add(time.Hour),
+				AssumedRoleARN:  arn,
+				AccountID:       arn[13:25],
+				RoleARN:         "arn:aws:iam::111122223333:role/deploy",
+			}
+		}
+		b.StartTimer()
+		l := newLRU(n)
+		for i, c := range creds {
+			var key Key
+			binary.BigEndian.PutUint64(key[:], uint64(i))
+			l.put(key, c, t0)
+		}
+		b.StopTimer()
+		creds = nil
+		after := heap()
+		perEntry = float64(after) - float64(before)
+		runtime.KeepAlive(l)
+		b.StartTimer()
+	}
+	b.ReportMetric(perEntry/n, "B/entry")
+}
+
+// TestEntrySize keeps the entry in its 128-byte size class: a field more
+// costs 16 bytes per entry, 32 per cached identity.
+func TestEntrySize(t *testing.T) {
+	if got := unsafe.Sizeof(entry{}); got > 128 {
+		t.Errorf("unsafe.Sizeof(entry{}) = %d, want at most 128", got)
 	}
 }

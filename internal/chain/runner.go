@@ -191,16 +191,35 @@ func fromOutput(i int, hop Hop, action string, c *types.Credentials, user *types
 		RoleARN:         hop.RoleARN,
 		SourceIdentity:  aws.ToString(sourceIdentity),
 	}
-	// arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION (as stscreds parses it).
-	parts := strings.Split(out.AssumedRoleARN, ":")
-	if len(parts) < 6 || parts[4] == "" {
+	account, ok := arnAccount(out.AssumedRoleARN)
+	if !ok {
 		return Credentials{}, fmt.Errorf("chain: hop %d (%s): %s answer with malformed assumed-role arn %q", i+1, hop.RoleARN, action, out.AssumedRoleARN)
 	}
-	out.AccountID = parts[4]
+	out.AccountID = account
 	if !out.Valid() {
 		return Credentials{}, fmt.Errorf("chain: hop %d (%s): %s answer with incomplete credentials", i+1, hop.RoleARN, action)
 	}
 	return out, nil
+}
+
+// arnAccount returns the account of an ARN such as
+// arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION: its fifth field, which
+// must be followed by a sixth (as stscreds parses it). It reports false when
+// there is no such field or it is empty.
+func arnAccount(arn string) (string, bool) {
+	rest := arn
+	for range 4 {
+		i := strings.IndexByte(rest, ':')
+		if i < 0 {
+			return "", false
+		}
+		rest = rest[i+1:]
+	}
+	i := strings.IndexByte(rest, ':')
+	if i <= 0 {
+		return "", false
+	}
+	return rest[:i], true
 }
 
 func durationSeconds(d time.Duration) *int32 {

@@ -95,3 +95,41 @@ func TestFromOutput(t *testing.T) {
 		})
 	}
 }
+
+func TestARNAccount(t *testing.T) {
+	tests := []struct {
+		arn, want string
+		ok        bool
+	}{
+		{"arn:aws:sts::222222222222:assumed-role/TargetRole/sess2", "222222222222", true},
+		{"arn:aws-us-gov:sts::111122223333:assumed-role/r/s", "111122223333", true},
+		{"a:b:c:d:e:f", "e", true},
+		{"a:b:c:d:e:", "e", true},
+		{"arn:aws:sts:::assumed-role/r/s", "", false},
+		{"arn:aws:sts::222222222222", "", false},
+		{"arn:aws:sts:", "", false},
+		{"TargetRole", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := arnAccount(tt.arn); got != tt.want || ok != tt.ok {
+			t.Errorf("arnAccount(%q) = %q, %v, want %q, %v", tt.arn, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzARNAccount checks arnAccount against the strings.Split form it
+// replaced (and stscreds uses).
+func FuzzARNAccount(f *testing.F) {
+	for _, s := range []string{"arn:aws:sts::222222222222:assumed-role/r/s", "a:b:c:d::f", "::::", ":::::", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arn string) {
+		parts := strings.Split(arn, ":")
+		wantOK := len(parts) >= 6 && parts[4] != ""
+		got, ok := arnAccount(arn)
+		if ok != wantOK || (ok && got != parts[4]) {
+			t.Errorf("arnAccount(%q) = %q, %v; strings.Split gives %q", arn, got, ok, parts)
+		}
+	})
+}
