@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -547,14 +548,46 @@ func TestIdentityDerive(t *testing.T) {
 			t.Errorf("concurrent Derive #%d = %v, want d", i, r)
 		}
 	}
-	// Concurrent additions of different keys all stay.
-	for i := range 32 {
+	// Concurrent additions of different keys all stay, up to maxDerived.
+	id = &Identity{Subject: "s"}
+	for i := range maxDerived {
 		wg.Go(func() { id.Derive(key{100 + i}, func() any { return i }) })
 	}
 	wg.Wait()
-	for i := range 32 {
+	for i := range maxDerived {
 		if got := id.Derive(key{100 + i}, func() any { return -1 }); got != i {
 			t.Errorf("Derive(%d) after concurrent additions = %v, want %d", 100+i, got, i)
 		}
+	}
+	// Past the bound, values are computed on every call and not kept.
+	calls = 0
+	for range 3 {
+		if got := id.Derive(key{999}, compute("x")); got != "x" {
+			t.Errorf("Derive past the bound = %v, want x", got)
+		}
+	}
+	if calls != 3 || len(id.derived.Load().vals) != maxDerived {
+		t.Errorf("Derive past the bound: %d computations, %d kept, want 3 and %d", calls, len(id.derived.Load().vals), maxDerived)
+	}
+}
+
+// TestIdentityDeriveNotInheritedByCopy: a struct copy of an Identity (which
+// go vet flags, but reflection or a careless refactor can make) copies the
+// derived pointer; the copy must not see values computed for the original.
+func TestIdentityDeriveNotInheritedByCopy(t *testing.T) {
+	type key struct{}
+	alice := &Identity{Subject: "alice"}
+	alice.Derive(key{}, func() any { return "alice's plan" })
+	mallory := new(Identity)
+	reflect.ValueOf(mallory).Elem().Set(reflect.ValueOf(alice).Elem())
+	mallory.Subject = "mallory"
+	if mallory.derived.Load() == nil {
+		t.Fatal("the copy did not copy the derived pointer; the test no longer tests anything")
+	}
+	if got := mallory.Derive(key{}, func() any { return "mallory's plan" }); got != "mallory's plan" {
+		t.Errorf("Derive on a copy = %v, want its own value", got)
+	}
+	if got := alice.Derive(key{}, func() any { return "recomputed" }); got != "alice's plan" {
+		t.Errorf("Derive on the original after the copy's = %v, want alice's plan", got)
 	}
 }

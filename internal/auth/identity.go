@@ -13,7 +13,10 @@ import (
 // it for the token's lifetime and returns the same pointer, with the same
 // Audience slice and Claims map, when the token is presented again, possibly
 // to another goroutine. Callers must not modify it, Audience or Claims (or
-// any list or map inside Claims); copy what needs changing.
+// any list or map inside Claims). To change something, build a new Identity
+// from the fields: a struct copy would share the values computed with
+// [Identity.Derive] (go vet's copylocks flags it; Derive ignores values
+// computed for another identity all the same).
 type Identity struct {
 	// Issuer is the configured issuer's name (issuers[].name).
 	Issuer string
@@ -27,8 +30,20 @@ type Identity struct {
 
 	// derived holds what consumers computed from this identity (Derive):
 	// an immutable list, replaced whole on each addition. It is short (one
-	// entry per profile used with the token) and costs no map per identity.
-	derived atomic.Pointer[[]derivedValue]
+	// entry per profile used with the token, at most maxDerived) and costs
+	// no map per identity. The list names its owner, so that a struct copy
+	// of an Identity, which copies this pointer, does not inherit values
+	// computed for another identity.
+	derived atomic.Pointer[derivedList]
+}
+
+// maxDerived bounds the values kept per identity. Past it, Derive computes
+// without storing: a token used with many profiles costs time, not memory.
+const maxDerived = 16
+
+type derivedList struct {
+	owner *Identity
+	vals  []derivedValue
 }
 
 type derivedValue struct{ key, value any }
@@ -37,9 +52,11 @@ type derivedValue struct{ key, value any }
 // if there is none. It lets a consumer do work that depends only on the
 // identity once per verified token instead of once per request: the verifier
 // returns the same *Identity for the same token while its cache holds it,
-// and the values go with it. compute must be deterministic: under a race it
-// may run twice, and one result is kept. key must be comparable, of a type
-// private to the consumer so that consumers cannot collide.
+// and the values go with it. compute must be deterministic and depend only on
+// the identity and on what key holds: under a race it may run twice, and one
+// result is kept. key must be comparable, of a type private to the consumer
+// so that consumers cannot collide. At most maxDerived (16) values are kept;
+// past that, compute runs on every call.
 func (id *Identity) Derive(key any, compute func() any) any {
 	if v, ok := id.lookup(key); ok {
 		return v
@@ -47,23 +64,26 @@ func (id *Identity) Derive(key any, compute func() any) any {
 	v := compute()
 	for {
 		cur := id.derived.Load()
-		var next []derivedValue
-		if cur != nil {
-			if got, ok := find(*cur, key); ok {
+		var vals []derivedValue
+		if cur != nil && cur.owner == id {
+			if got, ok := find(cur.vals, key); ok {
 				return got
 			}
-			next = slices.Clone(*cur)
+			vals = cur.vals
 		}
-		next = append(next, derivedValue{key: key, value: v})
-		if id.derived.CompareAndSwap(cur, &next) {
+		if len(vals) >= maxDerived {
+			return v
+		}
+		next := &derivedList{owner: id, vals: append(slices.Clip(vals), derivedValue{key: key, value: v})}
+		if id.derived.CompareAndSwap(cur, next) {
 			return v
 		}
 	}
 }
 
 func (id *Identity) lookup(key any) (any, bool) {
-	if cur := id.derived.Load(); cur != nil {
-		return find(*cur, key)
+	if cur := id.derived.Load(); cur != nil && cur.owner == id {
+		return find(cur.vals, key)
 	}
 	return nil, false
 }
