@@ -32,6 +32,9 @@ type testBroker struct {
 	STS    *ststest.Server
 	URL    string
 	Logs   *observer.ObservedLogs
+	// Server and Verifier are the broker's, for reload tests.
+	Server   *Server
+	Verifier *auth.Verifier
 	// Ambient is the base key the broker's own (ambient) credentials use.
 	AmbientKeyID, AmbientSecret string
 }
@@ -90,18 +93,7 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	if pcs == nil {
 		pcs = seedProfiles()
 	}
-	var ps []*profile.Profile
-	for _, pc := range pcs {
-		p, err := profile.New(pc)
-		if err != nil {
-			t.Fatalf("profile.New(%s) = %v", pc.Name, err)
-		}
-		ps = append(ps, p)
-	}
-	set, err := profile.NewSet(ps...)
-	if err != nil {
-		t.Fatalf("NewSet() = %v", err)
-	}
+	set := newProfileSet(t, pcs)
 	metrics := NewMetrics()
 	client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(emu.URL())})
 	runner := chain.NewRunner(chain.RunnerConfig{
@@ -125,7 +117,25 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &testBroker{Issuer: issuer, STS: emu, URL: hs.URL, Logs: logs, AmbientKeyID: akid, AmbientSecret: secret}
+	return &testBroker{Issuer: issuer, STS: emu, URL: hs.URL, Logs: logs, Server: srv, Verifier: verifier, AmbientKeyID: akid, AmbientSecret: secret}
+}
+
+// newProfileSet builds the profiles of pcs.
+func newProfileSet(t *testing.T, pcs []profile.Config) *profile.Set {
+	t.Helper()
+	var ps []*profile.Profile
+	for _, pc := range pcs {
+		p, err := profile.New(pc)
+		if err != nil {
+			t.Fatalf("profile.New(%s) = %v", pc.Name, err)
+		}
+		ps = append(ps, p)
+	}
+	set, err := profile.NewSet(ps...)
+	if err != nil {
+		t.Fatalf("NewSet() = %v", err)
+	}
+	return set
 }
 
 // addAmbientRoles adds a three-hop chain that starts from the broker's own

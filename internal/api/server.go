@@ -106,6 +106,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Metrics.cacheEntriesFn = cfg.Cache.Len
+	// current holds the verifier and the profiles; cfg must not, or the
+	// first configuration's profiles (ExternalIds included) would outlive
+	// every reload.
+	first := &state{verifier: cfg.Verifier, profiles: cfg.Profiles}
+	cfg.Verifier, cfg.Profiles = nil, nil
 	s := &Server{
 		cfg:         cfg,
 		log:         cfg.Log,
@@ -116,18 +121,26 @@ func New(cfg Config) (*Server, error) {
 		global:      newLimiter(cfg.RateGlobal, cfg.RateGlobalBurst),
 		perIdentity: newIdentityLimiters(cfg.RatePerIdentity, cfg.RatePerIdentityBurst, maxLimitedIdentities),
 	}
-	s.current.Store(&state{verifier: cfg.Verifier, profiles: cfg.Profiles})
+	s.current.Store(first)
 	return s, nil
 }
 
 // Reload atomically replaces the verifier and the profiles; requests already
 // running finish with the ones they started with. The cache is kept: entries
 // of profiles whose rendered chain did not change keep their key and survive.
+//
+// A verifier kept across the reload forgets its verified tokens: their
+// identities carry the old profiles' prepared plans (Profile.Prepare), which
+// would otherwise keep the old profiles, ExternalIds included, in memory
+// for as long as the tokens stay cached. Each token is verified once more.
 func (s *Server) Reload(v *auth.Verifier, p *profile.Set) error {
 	if v == nil || p == nil {
 		return errors.New("api: reload needs a verifier and profiles")
 	}
-	s.current.Store(&state{verifier: v, profiles: p})
+	old := s.current.Swap(&state{verifier: v, profiles: p})
+	if old.verifier == v {
+		v.Forget()
+	}
 	return nil
 }
 

@@ -103,6 +103,14 @@ func (c *verifiedCache) put(e *cacheEntry) {
 	c.m[e.sum] = c.lru.PushFront(e)
 }
 
+// clear drops every entry.
+func (c *verifiedCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lru.Init()
+	clear(c.m)
+}
+
 // len is the number of entries.
 func (c *verifiedCache) len() int {
 	c.mu.Lock()

@@ -423,6 +423,40 @@ func TestVerifiedCacheDisabled(t *testing.T) {
 	}
 }
 
+// TestVerifierForget: after Forget every token is verified in full again
+// and gets a new Identity (without the old one's derived values).
+func TestVerifierForget(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newCachedVerifier(t, clock, 0, 0, ti.config("github"))
+	token := sign(t, key, key.kid, ti.claims(clock.Now()))
+	first, err := v.Verify(t.Context(), token)
+	if err != nil {
+		t.Fatalf("Verify() error = %v", err)
+	}
+	type memo struct{}
+	first.Derive(memo{}, func() any { return "old" })
+	v.Forget()
+	if got := cacheLen(v); got != 0 {
+		t.Errorf("cache entries after Forget = %d, want 0", got)
+	}
+	second, err := v.Verify(t.Context(), token)
+	if err != nil {
+		t.Fatalf("Verify() after Forget error = %v", err)
+	}
+	if second == first || signatureChecks(t, v, "github") != 2 {
+		t.Errorf("Verify() after Forget: same identity %v, %d signature checks; want a new identity after 2 checks", second == first, signatureChecks(t, v, "github"))
+	}
+	if got := second.Derive(memo{}, func() any { return "new" }); got != "new" {
+		t.Errorf("Derive on the new identity = %v, want new", got)
+	}
+	if again, _ := v.Verify(t.Context(), token); again != second || cacheLen(v) != 1 {
+		t.Errorf("Verify() once more: cached %v, %d entries; want the new identity, 1 entry", again == second, cacheLen(v))
+	}
+	newCachedVerifier(t, clock, -1, 0, ti.config("github")).Forget() // no cache: nothing to do
+}
+
 // TestVerifiedCacheConcurrent runs hits, misses, evictions, expiries and a
 // JWKS refetch at once, for the race detector.
 func TestVerifiedCacheConcurrent(t *testing.T) {

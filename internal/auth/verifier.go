@@ -62,6 +62,17 @@ func (v *Verifier) Ready() bool {
 	return true
 }
 
+// Forget drops every verified token, so that the next Verify of each is a
+// full verification returning a new *Identity. A reload calls it when it
+// keeps the verifier: values derived from the old configuration
+// ([Identity.Derive]: prepared plans, with their ExternalIds) are then no
+// longer reachable once the requests that hold them finish.
+func (v *Verifier) Forget() {
+	if v.cache != nil {
+		v.cache.clear()
+	}
+}
+
 // Verify checks raw and returns the verified identity. Every error is a
 // *[TokenError] whose Reason says why the token was rejected.
 //

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"runtime"
+	"testing"
+	"weak"
+)
+
+// TestReloadReleasesOldProfiles: the identity of a verified token carries
+// the plans prepared for it (Profile.Prepare), and with them its profiles
+// and their ExternalIds. A reload that keeps the verifier drops the verified
+// tokens, so the replaced profiles become garbage instead of staying for as
+// long as the tokens are cached; the token is verified again and still
+// served from the credential cache.
+func TestReloadReleasesOldProfiles(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	token := b.mint(t)
+	akid := func() string {
+		t.Helper()
+		resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token)
+		var out struct {
+			AccessKeyID string `json:"AccessKeyId"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &out) != nil || out.AccessKeyID == "" {
+			t.Fatalf("GET prod-deploy = %d %.200s, want 200 with credentials", resp.StatusCode, body)
+		}
+		return out.AccessKeyID
+	}
+	first := akid()
+	old, err := b.Server.current.Load().profiles.Get("prod-deploy")
+	if err != nil {
+		t.Fatalf("Get(prod-deploy) = %v", err)
+	}
+	oldRef := weak.Make(old)
+	old = nil
+
+	if err := b.Server.Reload(b.Verifier, newProfileSet(t, seedProfiles())); err != nil {
+		t.Fatalf("Reload() = %v", err)
+	}
+	runtime.GC()
+	runtime.GC()
+	if oldRef.Value() != nil {
+		t.Errorf("the profile replaced by the reload is still reachable")
+	}
+	if got := akid(); got != first {
+		t.Errorf("AccessKeyId after the reload = %s, want the cached %s (the chain did not change)", got, first)
+	}
+	if web, ar := b.STS.Calls("AssumeRoleWithWebIdentity"), b.STS.Calls("AssumeRole"); web != 1 || ar != 1 {
+		t.Errorf("STS calls = %d AssumeRoleWithWebIdentity, %d AssumeRole; want 1 and 1 (one chain)", web, ar)
+	}
+}
