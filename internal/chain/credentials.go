@@ -1,6 +1,10 @@
 package chain
 
-import "time"
+import (
+	"fmt"
+	"io"
+	"time"
+)
 
 // Secret is a credential that must never be printed: a secret access key, a
 // session token, an ExternalId or a web identity token. Every formatting path
@@ -13,6 +17,10 @@ func (Secret) String() string { return "[redacted]" }
 
 // GoString implements fmt.GoStringer so %#v does not print the value.
 func (Secret) GoString() string { return "[redacted]" }
+
+// Format implements fmt.Formatter, so that every verb prints "[redacted]":
+// without it, a verb that is not a string verb (%d) prints the value.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, "[redacted]") }
 
 // MarshalJSON implements json.Marshaler.
 func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"[redacted]"`), nil }

@@ -3,6 +3,8 @@ package chain
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"slices"
 )
 
 // keyVersion is hashed first so a change of the key layout never collides
@@ -23,13 +25,33 @@ func (p Plan) Key() Key { return p.PrefixKey(len(p.Hops)) }
 // cannot be changed apart, so a Keyed's key is always its plan's: a cache
 // hit can skip hashing the plan without trusting a key from elsewhere. The
 // plan's slices are shared by copies of a Keyed and must not be modified.
+//
+// A Keyed formats as its profile and hop count only: fmt does not call the
+// String methods of unexported fields, so without [Keyed.Format] a %v
+// would print the web identity token and the ExternalIds in clear.
 type Keyed struct {
 	plan Plan
 	key  Key
 }
 
-// NewKeyed computes p's key.
-func NewKeyed(p Plan) Keyed { return Keyed{plan: p, key: p.Key()} }
+// NewKeyed computes p's key. It keeps a deep copy of p, so that the caller
+// changing its plan afterwards cannot change the plan under the key.
+func NewKeyed(p Plan) Keyed {
+	p.Hops = slices.Clone(p.Hops)
+	for i := range p.Hops {
+		h := &p.Hops[i]
+		h.Tags = slices.Clone(h.Tags)
+		h.TransitiveTagKeys = slices.Clone(h.TransitiveTagKeys)
+		h.PolicyARNs = slices.Clone(h.PolicyARNs)
+	}
+	return Keyed{plan: p, key: p.Key()}
+}
+
+// Format implements fmt.Formatter for every verb: the profile and the
+// number of hops, nothing secret.
+func (k Keyed) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "chain.Keyed{profile: %q, hops: %d}", k.plan.Profile, len(k.plan.Hops))
+}
 
 // Plan returns the plan. Do not modify its slices.
 func (k Keyed) Plan() Plan { return k.plan }

@@ -141,3 +141,39 @@ func TestKeyed(t *testing.T) {
 		t.Errorf("WithToken on an ambient plan: token = %q, want none", got.Reveal())
 	}
 }
+
+// TestNewKeyedCopiesPlan: changing the plan given to NewKeyed afterwards,
+// down to its tags and lists, changes neither the Keyed's plan nor its key.
+func TestNewKeyedCopiesPlan(t *testing.T) {
+	p := basePlan()
+	k := NewKeyed(p)
+	want := basePlan().Key()
+	p.Hops[1].RoleARN = "arn:aws:iam::999999999999:role/other"
+	p.Hops[1].Tags[0].Value = "org/other"
+	p.Hops[1].TransitiveTagKeys[0] = "other"
+	p.Hops[0].PolicyARNs[0] = "arn:aws:iam::aws:policy/AdministratorAccess"
+	if k.Key() != want || k.Plan().Key() != want {
+		t.Errorf("after the caller changed its plan: Keyed key %x, its plan's key %x, want both %x", k.Key(), k.Plan().Key(), want)
+	}
+}
+
+// TestKeyedAndSecretFormat: no fmt verb prints a token or an ExternalId,
+// neither of a Keyed (whose plan is an unexported field) nor of a Secret
+// inside exported fields.
+func TestKeyedAndSecretFormat(t *testing.T) {
+	k := NewKeyed(basePlan()).WithToken("eyJ-secret-token")
+	creds := Credentials{AccessKeyID: "ASIA", SecretAccessKey: "secret-key-value", SessionToken: "session-token-value"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%10.3v"} {
+		for _, v := range []any{k, &k, basePlan(), creds, Secret("eyJ-secret-token")} {
+			s := fmt.Sprintf(verb, v)
+			for _, secret := range []string{"eyJ-secret-token", "ext-1", "token-a", "secret-key-value", "session-token-value"} {
+				if strings.Contains(s, secret) || strings.Contains(s, fmt.Sprintf("%x", secret)) {
+					t.Errorf("Sprintf(%s, %T) = %.120s, contains %q", verb, v, s, secret)
+				}
+			}
+		}
+	}
+	if got, want := fmt.Sprint(k), `chain.Keyed{profile: "deploy", hops: 2}`; got != want {
+		t.Errorf("Sprint(Keyed) = %s, want %s", got, want)
+	}
+}
