@@ -136,7 +136,7 @@ func New(cfg Config) (*Profile, error) {
 		name:       cfg.Name,
 		issuer:     cfg.Issuer,
 		source:     cfg.Source,
-		conditions: cfg.Conditions,
+		conditions: cloneConditions(cfg.Conditions),
 	}
 	sessionName := cfg.SessionName
 	if sessionName == "" {
@@ -219,6 +219,23 @@ func New(cfg Config) (*Profile, error) {
 
 // Name returns the profile's name.
 func (p *Profile) Name() string { return p.name }
+
+// cloneConditions copies c down to its value lists: a Profile is immutable,
+// and Prepare keeps its decisions per token, so the caller's configuration
+// must not be able to change them afterwards.
+func cloneConditions(c auth.Conditions) auth.Conditions {
+	clone := func(m map[string][]string) map[string][]string {
+		if m == nil {
+			return nil
+		}
+		out := make(map[string][]string, len(m))
+		for k, v := range m {
+			out[k] = slices.Clone(v)
+		}
+		return out
+	}
+	return auth.Conditions{StringEquals: clone(c.StringEquals), StringLike: clone(c.StringLike)}
+}
 
 // Issuer returns the name of the issuer whose tokens may use the profile.
 func (p *Profile) Issuer() string { return p.issuer }

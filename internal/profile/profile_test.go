@@ -224,3 +224,20 @@ func TestAuthorize(t *testing.T) {
 		})
 	}
 }
+
+// TestNewCopiesConditions: changing the configuration's condition maps or
+// lists after New does not change what the profile allows.
+func TestNewCopiesConditions(t *testing.T) {
+	cfg := prodDeploy()
+	cfg.Conditions.StringLike = map[string][]string{"sub": {"repo:myorg/*"}}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	cfg.Conditions.StringEquals["repository_owner"][0] = "evil"
+	cfg.Conditions.StringLike["sub"] = []string{"repo:evil/*"}
+	cfg.Conditions.StringEquals["actor"] = []string{"nobody"}
+	if err := p.Authorize(githubIdentity(githubClaims("1"))); err != nil {
+		t.Errorf("Authorize() after the config changed = %v, want allowed by the conditions given to New", err)
+	}
+}
