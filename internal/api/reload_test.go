@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"weak"
+
+	"github.com/stsbroker/broker/internal/chain"
 )
 
 // TestReloadReleasesOldProfiles: the identity of a verified token carries
@@ -49,5 +51,39 @@ func TestReloadReleasesOldProfiles(t *testing.T) {
 	}
 	if web, ar := b.STS.Calls("AssumeRoleWithWebIdentity"), b.STS.Calls("AssumeRole"); web != 1 || ar != 1 {
 		t.Errorf("STS calls = %d AssumeRoleWithWebIdentity, %d AssumeRole; want 1 and 1 (one chain)", web, ar)
+	}
+}
+
+// TestReloadReleasesProfilesOfInflightRequests: a request that loaded the
+// configuration before a reload and verifies its token after it caches a
+// new identity; preparing the replaced profile for it must not keep that
+// profile alive through the identity.
+func TestReloadReleasesProfilesOfInflightRequests(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	token := b.mint(t)
+	st := b.Server.current.Load() // the running request's view
+	if err := b.Server.Reload(b.Verifier, newProfileSet(t, seedProfiles())); err != nil {
+		t.Fatalf("Reload() = %v", err)
+	}
+	id, err := st.verifier.Verify(t.Context(), token) // a miss: cached after the reload
+	if err != nil {
+		t.Fatalf("Verify() = %v", err)
+	}
+	old, err := st.profiles.Get("prod-deploy")
+	if err != nil {
+		t.Fatalf("Get(prod-deploy) = %v", err)
+	}
+	if _, err := old.Prepare(id, chain.Secret(token)); err != nil {
+		t.Fatalf("Prepare() = %v", err)
+	}
+	oldRef := weak.Make(old)
+	old, st = nil, nil
+	runtime.GC()
+	runtime.GC()
+	if oldRef.Value() != nil {
+		t.Errorf("the replaced profile is still reachable through the identity cached after the reload")
+	}
+	if again, err := b.Verifier.Verify(t.Context(), token); err != nil || again != id {
+		t.Errorf("Verify() again = %v, %v; want the identity cached after the reload (the test needs it alive)", again == id, err)
 	}
 }

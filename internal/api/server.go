@@ -129,15 +129,18 @@ func New(cfg Config) (*Server, error) {
 // running finish with the ones they started with. The cache is kept: entries
 // of profiles whose rendered chain did not change keep their key and survive.
 //
-// A verifier kept across the reload forgets its verified tokens: their
-// identities carry the old profiles' prepared plans (Profile.Prepare), which
-// would otherwise keep the old profiles, ExternalIds included, in memory
-// for as long as the tokens stay cached. Each token is verified once more.
+// The identities of verified tokens carry the plans prepared from the old
+// profiles (Profile.Prepare), which would keep the old profiles, ExternalIds
+// included, in memory for as long as the tokens stay cached. So the old
+// profiles are retired (requests still running with them keep nothing new),
+// and then a verifier kept across the reload forgets its verified tokens;
+// each token is verified once more.
 func (s *Server) Reload(v *auth.Verifier, p *profile.Set) error {
 	if v == nil || p == nil {
 		return errors.New("api: reload needs a verifier and profiles")
 	}
 	old := s.current.Swap(&state{verifier: v, profiles: p})
+	old.profiles.Retire(p)
 	if old.verifier == v {
 		v.Forget()
 	}

@@ -89,3 +89,50 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("Prepare(no run_id) error = %v, want a RenderError for session_name", err)
 	}
 }
+
+// TestPrepareRetired: a profile a reload replaced still prepares the same
+// plan, but keeps nothing with the identity; profiles the next set keeps
+// are not retired.
+func TestPrepareRetired(t *testing.T) {
+	replaced, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	cfg := prodDeploy()
+	cfg.Name = "kept"
+	kept, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	old, err := NewSet(replaced, kept)
+	if err != nil {
+		t.Fatalf("NewSet() = %v", err)
+	}
+	next, err := NewSet(kept)
+	if err != nil {
+		t.Fatalf("NewSet() = %v", err)
+	}
+	old.Retire(next)
+
+	id := githubIdentity(githubClaims("123"))
+	want, err := replaced.Render(id, testToken)
+	if err != nil {
+		t.Fatalf("Render() = %v", err)
+	}
+	first, err1 := replaced.Prepare(id, testToken)
+	second, err2 := replaced.Prepare(id, testToken)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("Prepare() on a retired profile = %v, %v", err1, err2)
+	}
+	if diff := cmp.Diff(want, first.Plan()); diff != "" || first.Key() != want.Key() {
+		t.Errorf("Prepare() on a retired profile differs from Render (-want +got):\n%s", diff)
+	}
+	if &first.Plan().Hops[0] == &second.Plan().Hops[0] {
+		t.Errorf("Prepare() on a retired profile kept its plan with the identity, want nothing kept")
+	}
+	k1, _ := kept.Prepare(id, testToken)
+	k2, _ := kept.Prepare(id, testToken)
+	if &k1.Plan().Hops[0] != &k2.Plan().Hops[0] {
+		t.Errorf("Prepare() on a profile the next set keeps computed twice, want it kept with the identity")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -75,6 +76,10 @@ type Profile struct {
 	// chain and refuses to change it, so it is sent once.
 	sourceIdentityHop int
 	hops              []hop
+
+	// retired is set when a reload replaced the profile ([Set.Retire]):
+	// Prepare then keeps nothing with the identity (see Prepare).
+	retired atomic.Bool
 }
 
 // hop is a parsed HopConfig.

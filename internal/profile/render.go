@@ -98,11 +98,16 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 // ([auth.Identity.Derive]) and a cache hit of a known token does not
 // re-check conditions, re-render or re-hash. The token is set on every call.
 // Errors are those of Authorize and Render.
+//
+// A retired profile ([Set.Retire]) computes on every call and keeps
+// nothing: a request that started before a reload may verify its token
+// after the reload's [auth.Verifier.Forget], and the identity it caches then
+// must not keep the replaced profile (and its ExternalIds) in memory.
 func (p *Profile) Prepare(id *auth.Identity, token chain.Secret) (chain.Keyed, error) {
 	if id == nil {
 		return chain.Keyed{}, errors.New("profile: prepare: no identity")
 	}
-	r := id.Derive(prepareKey{p}, func() any {
+	compute := func() any {
 		if err := p.Authorize(id); err != nil {
 			return prepared{err: err}
 		}
@@ -111,7 +116,13 @@ func (p *Profile) Prepare(id *auth.Identity, token chain.Secret) (chain.Keyed, e
 			return prepared{err: err}
 		}
 		return prepared{keyed: chain.NewKeyed(plan)}
-	}).(prepared)
+	}
+	var r prepared
+	if p.retired.Load() {
+		r = compute().(prepared)
+	} else {
+		r = id.Derive(prepareKey{p}, compute).(prepared)
+	}
 	if r.err != nil {
 		return chain.Keyed{}, r.err
 	}

@@ -36,6 +36,18 @@ func NewSet(profiles ...*Profile) (*Set, error) {
 	return s, nil
 }
 
+// Retire marks the profiles of s that next does not hold (by pointer) as
+// replaced: [Profile.Prepare] stops keeping its results with identities for
+// them. A reload calls it with the set that replaces s, before it makes the
+// verifier forget its tokens.
+func (s *Set) Retire(next *Set) {
+	for name, p := range s.byName {
+		if next == nil || next.byName[name] != p {
+			p.retired.Store(true)
+		}
+	}
+}
+
 // Get returns the profile called name, or an error wrapping
 // [ErrUnknownProfile].
 func (s *Set) Get(name string) (*Profile, error) {
