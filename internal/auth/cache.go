@@ -107,8 +107,8 @@ func (c *verifiedCache) put(e *cacheEntry) {
 func (c *verifiedCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.lru.Init()
-	clear(c.m)
+	c.lru = list.New()
+	c.m = make(map[digest]*list.Element)
 }
 
 // len is the number of entries.

@@ -53,6 +53,8 @@ func newEntry(key Key, c Credentials) *entry {
 	for i, f := range fields {
 		b.WriteString(f)
 		if i < len(e.ends) {
+			// STS strings are a few KiB at most; a text of 4 GiB would
+			// not be sent by STS nor read by the SDK.
 			e.ends[i] = uint32(b.Len())
 		}
 	}

@@ -97,8 +97,11 @@ func TestLRUPutReplaces(t *testing.T) {
 }
 
 func TestEntryKeepsCredentials(t *testing.T) {
-	for _, c := range []Credentials{
-		{
+	tests := []struct {
+		name  string
+		creds Credentials
+	}{
+		{name: "from-sts", creds: Credentials{
 			AccessKeyID:     "ASIAEXAMPLE000000001",
 			SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 			SessionToken:    Secret("IQoJb3JpZ2luX2VjE" + strings.Repeat("Zx9/+", 80)),
@@ -107,18 +110,24 @@ func TestEntryKeepsCredentials(t *testing.T) {
 			AssumedRoleARN:  "arn:aws:sts::111122223333:assumed-role/deploy/gha-myorg-app",
 			RoleARN:         "arn:aws:iam::111122223333:role/deploy",
 			SourceIdentity:  "alice",
-		},
-		credsUntil("only-required", t0.Add(time.Minute)),
-		{AccessKeyID: "é", SessionToken: Secret(strings.Repeat("t", 70000)), AccountID: "x", SourceIdentity: "ß"},
-		{},
-	} {
-		e := newEntry(k("a"), c)
-		if diff := cmp.Diff(c, e.credentials()); diff != "" {
-			t.Errorf("newEntry(c).credentials() (-want +got):\n%s", diff)
-		}
-		if !e.expiration.Equal(c.Expiration) || e.key != k("a") {
-			t.Errorf("entry expiration, key = %s, %q, want %s, %q", e.expiration, e.key, c.Expiration, k("a"))
-		}
+		}},
+		{name: "account-not-in-arn", creds: Credentials{
+			AccessKeyID: "ASIA", AccountID: "999999999999", AssumedRoleARN: "arn:aws:sts::111122223333:assumed-role/r/s",
+		}},
+		{name: "only-required", creds: credsUntil("only-required", t0.Add(time.Minute))},
+		{name: "non-ascii-and-long", creds: Credentials{AccessKeyID: "é", SessionToken: Secret(strings.Repeat("t", 70000)), AccountID: "x", SourceIdentity: "ß"}},
+		{name: "zero", creds: Credentials{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEntry(k("a"), tt.creds)
+			if diff := cmp.Diff(tt.creds, e.credentials()); diff != "" {
+				t.Errorf("newEntry(c).credentials() (-want +got):\n%s", diff)
+			}
+			if !e.expiration.Equal(tt.creds.Expiration) || e.key != k("a") {
+				t.Errorf("entry expiration, key = %s, %q, want %s, %q", e.expiration, e.key, tt.creds.Expiration, k("a"))
+			}
+		})
 	}
 }
 

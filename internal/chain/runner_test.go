@@ -98,23 +98,25 @@ func TestFromOutput(t *testing.T) {
 
 func TestARNAccount(t *testing.T) {
 	tests := []struct {
-		arn, want string
-		ok        bool
+		name, arn, want string
+		ok              bool
 	}{
-		{"arn:aws:sts::222222222222:assumed-role/TargetRole/sess2", "222222222222", true},
-		{"arn:aws-us-gov:sts::111122223333:assumed-role/r/s", "111122223333", true},
-		{"a:b:c:d:e:f", "e", true},
-		{"a:b:c:d:e:", "e", true},
-		{"arn:aws:sts:::assumed-role/r/s", "", false},
-		{"arn:aws:sts::222222222222", "", false},
-		{"arn:aws:sts:", "", false},
-		{"TargetRole", "", false},
-		{"", "", false},
+		{name: "assumed-role", arn: "arn:aws:sts::222222222222:assumed-role/TargetRole/sess2", want: "222222222222", ok: true},
+		{name: "other-partition", arn: "arn:aws-us-gov:sts::111122223333:assumed-role/r/s", want: "111122223333", ok: true},
+		{name: "six-fields", arn: "a:b:c:d:e:f", want: "e", ok: true},
+		{name: "empty-resource", arn: "a:b:c:d:e:", want: "e", ok: true},
+		{name: "empty-account", arn: "arn:aws:sts:::assumed-role/r/s"},
+		{name: "five-fields", arn: "arn:aws:sts::222222222222"},
+		{name: "four-fields", arn: "arn:aws:sts:"},
+		{name: "no-colon", arn: "TargetRole"},
+		{name: "empty", arn: ""},
 	}
 	for _, tt := range tests {
-		if got, ok := arnAccount(tt.arn); got != tt.want || ok != tt.ok {
-			t.Errorf("arnAccount(%q) = %q, %v, want %q, %v", tt.arn, got, ok, tt.want, tt.ok)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got, ok := arnAccount(tt.arn); got != tt.want || ok != tt.ok {
+				t.Errorf("arnAccount(%q) = %q, %v, want %q, %v", tt.arn, got, ok, tt.want, tt.ok)
+			}
+		})
 	}
 }
 

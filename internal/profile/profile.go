@@ -225,6 +225,13 @@ func New(cfg Config) (*Profile, error) {
 // Name returns the profile's name.
 func (p *Profile) Name() string { return p.name }
 
+// Format implements fmt.Formatter for every verb: the name, issuer and hop
+// count. fmt would otherwise print the unexported hops, ExternalIds in
+// clear (it does not call the String method of unexported fields).
+func (p *Profile) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "profile.Profile{name: %q, issuer: %q, hops: %d}", p.name, p.issuer, len(p.hops))
+}
+
 // cloneConditions copies c down to its value lists: a Profile is immutable,
 // and Prepare keeps its decisions per token, so the caller's configuration
 // must not be able to change them afterwards.

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,21 @@ func TestNewCopiesConditions(t *testing.T) {
 	cfg.Conditions.StringEquals["actor"] = []string{"nobody"}
 	if err := p.Authorize(githubIdentity(githubClaims("1"))); err != nil {
 		t.Errorf("Authorize() after the config changed = %v, want allowed by the conditions given to New", err)
+	}
+}
+
+// TestProfileFormat: no fmt verb prints a profile's ExternalId.
+func TestProfileFormat(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+		if s := fmt.Sprintf(verb, p); strings.Contains(s, string(externalID)) || strings.Contains(s, fmt.Sprintf("%x", string(externalID))) {
+			t.Errorf("Sprintf(%s, profile) = %.120s, contains the ExternalId", verb, s)
+		}
+	}
+	if got, want := fmt.Sprint(p), `profile.Profile{name: "prod-deploy", issuer: "github", hops: 2}`; got != want {
+		t.Errorf("Sprint(profile) = %s, want %s", got, want)
 	}
 }
