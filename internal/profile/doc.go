@@ -9,8 +9,9 @@
 // rather than through HTTP handlers or the STS layer.
 //
 // Templates are parsed once by [New] with missingkey=error, so a template
-// that names a claim the token does not carry fails with a [*RenderError]
-// instead of rendering "<no value>". The data a template sees is
+// that names a claim the token does not carry, or one that is null, fails
+// with a [*RenderError] instead of rendering "<no value>". The data a
+// template sees is
 //
 //	.claims   the verified token payload (numbers are json.Number)
 //	.issuer   the configured issuer name

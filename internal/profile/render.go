@@ -33,7 +33,7 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 		return chain.Plan{}, errors.New("profile: render: no identity")
 	}
 	data := map[string]any{
-		"claims":  id.Claims,
+		"claims":  withoutNulls(id.Claims),
 		"issuer":  id.Issuer,
 		"subject": id.Subject,
 		"profile": p.name,
@@ -135,6 +135,42 @@ type prepareKey struct{ p *Profile }
 type prepared struct {
 	keyed chain.Keyed
 	err   error
+}
+
+// withoutNulls returns m without its null members, in nested objects too,
+// so that a template naming a null claim fails as for a missing one
+// (missingkey=error) instead of rendering "<no value>". It returns m itself
+// when there is no null; m is never modified (the identity's claims are
+// shared). A null inside a list stays: index on it renders "<no value>".
+func withoutNulls(m map[string]any) map[string]any {
+	if !hasNull(m) {
+		return m
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+		case map[string]any:
+			out[k] = withoutNulls(v)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func hasNull(m map[string]any) bool {
+	for _, v := range m {
+		switch v := v.(type) {
+		case nil:
+			return true
+		case map[string]any:
+			if hasNull(v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // clone returns a copy of s, nil when s is empty.

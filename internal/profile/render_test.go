@@ -280,6 +280,19 @@ func TestRenderError(t *testing.T) {
 			wantMsg:   `profile: render chain[1].policy: template: chain[1].policy:1:106: executing "chain[1].policy" at <.claims.repository_owner>: missing key "repository_owner"`,
 		},
 		{
+			name:      "null-claim-in-session-name",
+			claims:    func(c map[string]any) { c["run_id"] = nil },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:14: executing "session_name" at <.claims.run_id>: missing key "run_id"`,
+		},
+		{
+			name:      "null-claim-in-nested-object",
+			config:    func(c *Config) { c.SessionName = "gha-{{ .claims.ctx.env }}" },
+			claims:    func(c map[string]any) { c["ctx"] = map[string]any{"env": nil, "other": "x"} },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:14: executing "session_name" at <.claims.ctx.env>: missing key "env"`,
+		},
+		{
 			// text/template's own message would quote the claim's value.
 			name:      "value-never-in-message",
 			config:    func(c *Config) { c.SessionName = "{{ range .claims.sub }}x{{ end }}" },
@@ -339,5 +352,24 @@ func TestRenderNilIdentity(t *testing.T) {
 	}
 	if _, err := p.Render(nil, testToken); err == nil || err.Error() != "profile: render: no identity" {
 		t.Errorf("Render(nil) error = %v, want profile: render: no identity", err)
+	}
+}
+
+// TestRenderNullClaimLeavesClaims: dropping null claims for the templates
+// works on a copy; the identity's claims are shared and stay as verified.
+func TestRenderNullClaimLeavesClaims(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	claims := githubClaims(nil)
+	claims["ctx"] = map[string]any{"env": nil}
+	if _, err := p.Render(githubIdentity(claims), testToken); err == nil {
+		t.Fatalf("Render() with a null run_id = nil error, want a RenderError")
+	}
+	v, ok := claims["run_id"]
+	env, envOK := claims["ctx"].(map[string]any)["env"]
+	if !ok || v != nil || !envOK || env != nil {
+		t.Errorf("claims after Render: run_id %v (present %v), ctx.env %v (present %v); want both still present and null", v, ok, env, envOK)
 	}
 }
