@@ -23,6 +23,8 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 		github    = fs.Bool("github-actions", false, "request a token from the GitHub Actions runtime (needs permissions: id-token: write)")
 		audience  = fs.String("audience", "sts.amazonaws.com", "`AUD` to request with --github-actions")
 		caFile    = fs.String("ca-file", "", "PEM bundle of a private CA that signed the broker's certificate")
+		certFile  = fs.String("cert-file", "", "client certificate (PEM) for a broker that requires one (mutual TLS)")
+		keyFile   = fs.String("key-file", "", "private key (PEM) of --cert-file")
 		timeout   = fs.Duration("timeout", 30*time.Second, "give up after this long")
 	)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), client.HelpText) }
@@ -56,7 +58,7 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 		return usageErr("exactly one of --token-file, --token-env, --github-actions is required")
 	}
 	return client.Run(ctx, client.Config{
-		URL: *url, Profile: *name, Source: sources[0], CAFile: *caFile, Timeout: *timeout,
+		URL: *url, Profile: *name, Source: sources[0], CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, Timeout: *timeout,
 		Stdout: stdout, Stderr: stderr,
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -172,6 +173,45 @@ func TestServeMutualTLS(t *testing.T) {
 		}
 		if got := callerARN(t, s.STS.URL(), creds); got != wantSeedARN() {
 			t.Errorf("caller ARN of the served credentials = %q, want %q", got, wantSeedARN())
+		}
+	})
+}
+
+// TestCredentialProcessMutualTLS: credential-process with --cert-file and
+// --key-file gets credentials from a broker that requires a client
+// certificate; without them it is refused at the handshake and says why.
+func TestCredentialProcessMutualTLS(t *testing.T) {
+	f := newTLSFiles(t)
+	s := startServed(t, fmt.Sprintf("server:\n  addr: 127.0.0.1:0\n  tls:\n    cert_file: %q\n    key_file: %q\n    client_ca_file: %q\n",
+		f.Cert, f.Key, f.ClientCA), "")
+	tokenFile := writeFile(t, t.TempDir(), "token", []byte(mintToken(t, s.stack, "refs/heads/main")))
+	base := []string{"credential-process", "--url", s.URL, "--profile", "prod-deploy", "--token-file", tokenFile, "--ca-file", f.CA}
+
+	t.Run("with-client-certificate", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), append(base, "--cert-file", f.ClientCert, "--key-file", f.ClientKey), &stdout, &stderr)
+		if code != 0 || stderr.Len() != 0 {
+			t.Fatalf("credential-process --cert-file --key-file = %d, stderr %q; want 0 and no stderr", code, stderr.String())
+		}
+		var creds processCreds
+		if err := json.Unmarshal(stdout.Bytes(), &creds); err != nil {
+			t.Fatalf("stdout = %q, want credential_process JSON: %v", stdout.String(), err)
+		}
+		if got := callerARN(t, s.STS.URL(), creds); got != wantSeedARN() {
+			t.Errorf("caller ARN of the credentials = %q, want %q", got, wantSeedARN())
+		}
+	})
+
+	t.Run("without-client-certificate", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		code := run(t.Context(), base, &stdout, &stderr)
+		want := "broker: cannot reach " + s.Addr + ": "
+		// With TLS 1.3 the client may be writing its request when the
+		// alert arrives: then it sees the connection torn down instead.
+		if code != 3 || stdout.Len() != 0 || !strings.HasPrefix(stderr.String(), want) ||
+			!refusedAtTLS(stderr.String(), "tls: certificate required") || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("credential-process without a client certificate = %d, stdout %q, stderr %q; want 3, nothing, one line starting %q with the \"certificate required\" alert or a torn-down connection",
+				code, stdout.String(), stderr.String(), want)
 		}
 	})
 }

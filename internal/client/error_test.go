@@ -57,7 +57,7 @@ func TestSanitizeMessage(t *testing.T) {
 
 func TestHelpTextDocumentsContract(t *testing.T) {
 	for _, want := range []string{
-		"--url", "--profile", "--token-file", "--token-env", "--github-actions", "--audience", "--ca-file", "--timeout",
+		"--url", "--profile", "--token-file", "--token-env", "--github-actions", "--audience", "--ca-file", "--cert-file", "--key-file", "--timeout",
 		"  0  success", "  1  refused", "  2  usage", "  3  transient",
 		"permissions: id-token: write",
 		"credential_process = broker credential-process --url https://broker.example:8443 --profile prod-deploy --token-file /var/run/secrets/tokens/broker\n",

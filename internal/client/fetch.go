@@ -22,6 +22,8 @@ type Config struct {
 	Profile    string           // profile name, path-escaped into /v1/credentials/{profile}
 	Source     TokenSource      // where the caller's OIDC token comes from
 	CAFile     string           // optional PEM bundle of a private CA; system roots otherwise
+	CertFile   string           // optional client certificate (PEM) for a broker that requires one
+	KeyFile    string           // its private key (PEM); required with CertFile
 	Timeout    time.Duration    // bounds the whole call, token source included; 0 means 30s
 	HTTPClient *http.Client     // optional (tests); built from CAFile otherwise
 	Stdout     io.Writer        // receives the credential_process JSON, and nothing else
@@ -75,7 +77,7 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 
 	hc := cfg.HTTPClient
 	if hc == nil {
-		if hc, err = newHTTPClient(cfg.CAFile); err != nil {
+		if hc, err = newHTTPClient(cfg); err != nil {
 			return nil, err
 		}
 	} else {

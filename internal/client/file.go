@@ -27,7 +27,7 @@ func (s FileSource) Token(ctx context.Context) (string, error) {
 	}
 	f, err := os.Open(s.Path)
 	if err != nil {
-		return "", fileError(s.Path, err)
+		return "", fileError("token file", s.Path, err)
 	}
 	defer f.Close()
 	b, err := readBounded(f, maxTokenBytes)
@@ -35,7 +35,7 @@ func (s FileSource) Token(ctx context.Context) (string, error) {
 		return "", usageError(err, "token file %q: larger than 64 KiB", s.Path)
 	}
 	if err != nil {
-		return "", fileError(s.Path, err)
+		return "", fileError("token file", s.Path, err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
@@ -44,12 +44,13 @@ func (s FileSource) Token(ctx context.Context) (string, error) {
 	return tok, nil
 }
 
-// fileError names the file and the operating system's reason ("no such file
-// or directory", "permission denied", "is a directory"), nothing else.
-func fileError(path string, err error) *Error {
+// fileError names the file, its kind ("token file", "ca file") and the
+// operating system's reason ("no such file or directory", "permission
+// denied", "is a directory"), nothing else.
+func fileError(kind, path string, err error) *Error {
 	reason := err.Error()
 	if pe, ok := errors.AsType[*fs.PathError](err); ok {
 		reason = pe.Err.Error()
 	}
-	return usageError(err, "token file %q: %s", path, reason)
+	return usageError(err, "%s %q: %s", kind, path, reason)
 }

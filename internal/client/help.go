@@ -14,6 +14,9 @@ Flags:
   --profile NAME       broker profile to get credentials for
   --ca-file PATH       PEM bundle of a private CA to trust for the broker
                        (default: the system roots)
+  --cert-file PATH     client certificate (PEM, chain allowed) to present when
+                       the broker requires one (server.tls.client_ca_file)
+  --key-file PATH      the certificate's private key (PEM); with --cert-file
   --timeout DURATION   limit for the whole call, token source included (default 30s)
 
 TOKEN-SOURCE, exactly one of:

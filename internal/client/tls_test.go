@@ -1,9 +1,17 @@
 package client
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -81,5 +89,133 @@ func TestRunDoesNotFollowRedirectsWithBuiltClient(t *testing.T) {
 	}
 	if got := len(target.requests()); got != 0 {
 		t.Errorf("redirect target got %d requests, want 0", got)
+	}
+}
+
+// newClientCert returns a self-signed client certificate and its key, PEM.
+func newClientCert(t *testing.T, cn string) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+}
+
+// TestRunMutualTLS: against a broker that requires a client certificate
+// signed by its client CA, --cert-file and --key-file get credentials; no
+// certificate, or one the broker does not trust, is refused at the handshake
+// (exit 3, with TLS's reason).
+func TestRunMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	trustedCert, trustedKey := newClientCert(t, "deploy-runner")
+	strangerCert, strangerKey := newClientCert(t, "stranger")
+	files := map[string]string{
+		"trusted-cert": writeFile(t, dir, "trusted.pem", trustedCert), "trusted-key": writeFile(t, dir, "trusted-key.pem", trustedKey),
+		"stranger-cert": writeFile(t, dir, "stranger.pem", strangerCert), "stranger-key": writeFile(t, dir, "stranger-key.pem", strangerKey),
+	}
+	clientCAs := x509.NewCertPool()
+	if !clientCAs.AppendCertsFromPEM([]byte(trustedCert)) {
+		t.Fatal("client CA pool")
+	}
+
+	tests := []struct {
+		name              string
+		certFile, keyFile string
+		wantExit          int
+		wantStdout        string
+		// wantAlert is the TLS alert stderr names, after "cannot reach
+		// {host}: ". With TLS 1.3 the client may be writing its request
+		// when the alert arrives, and then sees the connection torn down.
+		wantAlert string
+		wantCalls int
+	}{
+		{name: "trusted-certificate", certFile: files["trusted-cert"], keyFile: files["trusted-key"], wantExit: ExitOK, wantStdout: okStdout, wantCalls: 1},
+		{name: "no-certificate", wantExit: ExitTransient, wantAlert: "tls: certificate required"},
+		{name: "untrusted-certificate", certFile: files["stranger-cert"], keyFile: files["stranger-key"], wantExit: ExitTransient, wantAlert: "tls: unknown certificate authority"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fakeBroker{}
+			b.srv = httptest.NewUnstartedServer(b.handler(answer{status: 200, body: okBody}))
+			b.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
+			b.srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}
+			b.srv.StartTLS()
+			t.Cleanup(b.srv.Close)
+			caFile := writeFile(t, t.TempDir(), "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: b.srv.Certificate().Raw})))
+
+			exit, stdout, stderr := runClient(t, Config{
+				URL: b.srv.URL, Profile: "prod-deploy", Timeout: 5 * time.Second, CAFile: caFile,
+				CertFile: tt.certFile, KeyFile: tt.keyFile,
+				Source: EnvSource{Var: "T", Getenv: func(string) string { return callerJWT }},
+			})
+			refused := strings.HasPrefix(stderr, "broker: cannot reach "+strings.TrimPrefix(b.srv.URL, "https://")+": ") &&
+				(strings.Contains(stderr, tt.wantAlert) || strings.Contains(stderr, "broken pipe") || strings.Contains(stderr, "connection reset by peer"))
+			if exit != tt.wantExit || stdout != tt.wantStdout || (tt.wantAlert == "") != (stderr == "") || (tt.wantAlert != "" && !refused) {
+				t.Errorf("Run() = %d, stdout %q, stderr %q; want %d, %q, and the alert %q (or a torn-down connection)", exit, stdout, stderr, tt.wantExit, tt.wantStdout, tt.wantAlert)
+			}
+			if got := len(b.requests()); got != tt.wantCalls {
+				t.Errorf("broker got %d requests, want %d", got, tt.wantCalls)
+			}
+			checkNoLeak(t, callerJWT, stdout, stderr)
+		})
+	}
+}
+
+// TestRunClientCertificateErrors: a bad --cert-file or --key-file is a
+// usage error (exit 2) that names the files and never prints the key, and
+// no request is sent.
+func TestRunClientCertificateErrors(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := newClientCert(t, "deploy-runner")
+	_, otherKeyPEM := newClientCert(t, "other")
+	cert := writeFile(t, dir, "cert.pem", certPEM)
+	key := writeFile(t, dir, "key.pem", keyPEM)
+	otherKey := writeFile(t, dir, "other-key.pem", otherKeyPEM)
+	notPEM := writeFile(t, dir, "not.pem", "not a PEM file")
+	tests := []struct {
+		name              string
+		certFile, keyFile string
+		wantStderr        string
+	}{
+		{name: "cert-without-key", certFile: cert, wantStderr: "broker: --cert-file and --key-file go together: give both or neither\n"},
+		{name: "key-without-cert", keyFile: key, wantStderr: "broker: --cert-file and --key-file go together: give both or neither\n"},
+		{name: "missing-cert-file", certFile: dir + "/nope.pem", keyFile: key, wantStderr: fmt.Sprintf("broker: cert file %q: no such file or directory\n", dir+"/nope.pem")},
+		{name: "missing-key-file", certFile: cert, keyFile: dir + "/nope.pem", wantStderr: fmt.Sprintf("broker: key file %q: no such file or directory\n", dir+"/nope.pem")},
+		{name: "key-not-pem", certFile: cert, keyFile: notPEM, wantStderr: fmt.Sprintf("broker: client certificate %q with key %q: tls: failed to find any PEM data in key input\n", cert, notPEM)},
+		{name: "key-of-another-certificate", certFile: cert, keyFile: otherKey, wantStderr: fmt.Sprintf("broker: client certificate %q with key %q: tls: private key does not match public key\n", cert, otherKey)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := startBroker(t, answer{status: 200, body: okBody})
+			exit, stdout, stderr := runClient(t, Config{
+				URL: b.srv.URL, Profile: "prod-deploy", CertFile: tt.certFile, KeyFile: tt.keyFile,
+				Source: EnvSource{Var: "T", Getenv: func(string) string { return callerJWT }},
+			})
+			if exit != ExitUsage || stdout != "" || stderr != tt.wantStderr {
+				t.Errorf("Run() = %d, stdout %q, stderr %q; want 2, empty, %q", exit, stdout, stderr, tt.wantStderr)
+			}
+			if strings.Contains(stderr, "PRIVATE KEY") || strings.Contains(stderr, strings.Split(keyPEM, "\n")[1]) {
+				t.Errorf("stderr %q contains key material", stderr)
+			}
+			if got := len(b.requests()); got != 0 {
+				t.Errorf("broker got %d requests, want 0", got)
+			}
+		})
 	}
 }

@@ -13,23 +13,36 @@ import (
 	"time"
 )
 
-// maxCABytes bounds the PEM bundle read from Config.CAFile.
-const maxCABytes = 1 << 20
+// maxPEMBytes bounds each PEM file read: Config.CAFile, CertFile, KeyFile.
+const maxPEMBytes = 1 << 20
 
 // newHTTPClient builds the client for the broker: the default transport's
 // settings (proxy from the environment, HTTP/2, connection timeouts) with the
-// system roots, or with caFile's certificates when one is given. Redirects are
-// not followed: the broker never sends one, and following it would send the
-// token somewhere we were not asked to.
-func newHTTPClient(caFile string) (*http.Client, error) {
+// system roots, or with cfg.CAFile's certificates when one is given, and
+// cfg.CertFile and cfg.KeyFile as the client certificate when the broker
+// asks for one (mutual TLS). Redirects are not followed: the broker never
+// sends one, and following it would send the token somewhere we were not
+// asked to.
+func newHTTPClient(cfg Config) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pool, err := loadCAFile(caFile)
+	if cfg.CAFile != "" {
+		pool, err := loadCAFile(cfg.CAFile)
 		if err != nil {
 			return nil, err
 		}
 		tr.TLSClientConfig.RootCAs = pool
+	}
+	if cfg.CertFile != "" || cfg.KeyFile != "" {
+		cert, err := loadKeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		// Present it whenever asked, even when the server's list of
+		// acceptable CAs does not name its issuer (with Certificates, Go
+		// would then send none, and the broker's refusal would say
+		// "certificate required" instead of naming the real problem).
+		tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
 	}
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, nil
 }
@@ -40,17 +53,9 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 // loadCAFile reads a PEM bundle into a new pool. It replaces the system roots:
 // a private CA file is the one the operator wants us to trust for the broker.
 func loadCAFile(path string) (*x509.CertPool, error) {
-	f, err := os.Open(path)
+	pemBytes, err := readPEMFile("ca file", path)
 	if err != nil {
-		return nil, caFileError(path, err)
-	}
-	defer f.Close()
-	pemBytes, err := readBounded(f, maxCABytes)
-	if errors.Is(err, errTooLarge) {
-		return nil, usageError(err, "ca file %q: larger than 1 MiB", path)
-	}
-	if err != nil {
-		return nil, caFileError(path, err)
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
@@ -59,13 +64,44 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// caFileError names the CA file and the operating system's reason.
-func caFileError(path string, err error) *Error {
-	reason := err.Error()
-	if pe, ok := errors.AsType[*os.PathError](err); ok {
-		reason = pe.Err.Error()
+// loadKeyPair reads a client certificate (chain) and its private key. The
+// error names the files and what is wrong, never their contents.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	if certFile == "" || keyFile == "" {
+		return tls.Certificate{}, usageError(nil, "--cert-file and --key-file go together: give both or neither")
 	}
-	return usageError(err, "ca file %q: %s", path, reason)
+	certPEM, err := readPEMFile("cert file", certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readPEMFile("key file", keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	clear(keyPEM)
+	if err != nil {
+		return tls.Certificate{}, usageError(err, "client certificate %q with key %q: %s", certFile, keyFile, err)
+	}
+	return cert, nil
+}
+
+// readPEMFile reads a PEM file of at most maxPEMBytes; kind names it in
+// errors ("ca file").
+func readPEMFile(kind, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fileError(kind, path, err)
+	}
+	defer f.Close()
+	b, err := readBounded(f, maxPEMBytes)
+	if errors.Is(err, errTooLarge) {
+		return nil, usageError(err, "%s %q: larger than 1 MiB", kind, path)
+	}
+	if err != nil {
+		return nil, fileError(kind, path, err)
+	}
+	return b, nil
 }
 
 // transportError describes a failed exchange with host (exit 3): "no answer
