@@ -25,7 +25,7 @@ type Config struct {
 	CertFile   string           // optional client certificate (PEM) for a broker that requires one
 	KeyFile    string           // its private key (PEM); required with CertFile
 	Timeout    time.Duration    // bounds the whole call, token source included; 0 means 30s
-	HTTPClient *http.Client     // optional (tests); built from CAFile otherwise
+	HTTPClient *http.Client     // optional (tests); built from CAFile, CertFile and KeyFile otherwise
 	Stdout     io.Writer        // receives the credential_process JSON, and nothing else
 	Stderr     io.Writer        // receives one line on failure
 	Now        func() time.Time // checks Expiration; defaults to time.Now
