@@ -75,9 +75,9 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	hc := cfg.HTTPClient
+	hc, askedForCert := cfg.HTTPClient, func() bool { return false }
 	if hc == nil {
-		if hc, err = newHTTPClient(cfg); err != nil {
+		if hc, askedForCert, err = newHTTPClient(cfg); err != nil {
 			return nil, err
 		}
 	} else {
@@ -103,7 +103,11 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, base.Host, timeout, err)
+		e := transportError(ctx, base.Host, timeout, err)
+		if askedForCert() {
+			e.Message += " (the broker asks for a client certificate: give --cert-file and --key-file)"
+		}
+		return nil, e
 	}
 	defer resp.Body.Close()
 	body, err := readBounded(resp.Body, maxAnswerBytes)

@@ -143,10 +143,12 @@ func TestRunMutualTLS(t *testing.T) {
 		// {host}: ". With TLS 1.3 the client may be writing its request
 		// when the alert arrives, and then sees the connection torn down.
 		wantAlert string
+		// wantHint: stderr ends with the hint to give a certificate.
+		wantHint  bool
 		wantCalls int
 	}{
 		{name: "trusted-certificate", certFile: files["trusted-cert"], keyFile: files["trusted-key"], wantExit: ExitOK, wantStdout: okStdout, wantCalls: 1},
-		{name: "no-certificate", wantExit: ExitTransient, wantAlert: "tls: certificate required"},
+		{name: "no-certificate", wantExit: ExitTransient, wantAlert: "tls: certificate required", wantHint: true},
 		{name: "untrusted-certificate", certFile: files["stranger-cert"], keyFile: files["stranger-key"], wantExit: ExitTransient, wantAlert: "tls: unknown certificate authority"},
 	}
 	for _, tt := range tests {
@@ -168,6 +170,10 @@ func TestRunMutualTLS(t *testing.T) {
 				(strings.Contains(stderr, tt.wantAlert) || strings.Contains(stderr, "broken pipe") || strings.Contains(stderr, "connection reset by peer"))
 			if exit != tt.wantExit || stdout != tt.wantStdout || (tt.wantAlert == "") != (stderr == "") || (tt.wantAlert != "" && !refused) {
 				t.Errorf("Run() = %d, stdout %q, stderr %q; want %d, %q, and the alert %q (or a torn-down connection)", exit, stdout, stderr, tt.wantExit, tt.wantStdout, tt.wantAlert)
+			}
+			const hint = " (the broker asks for a client certificate: give --cert-file and --key-file)\n"
+			if got := strings.HasSuffix(stderr, hint); got != tt.wantHint {
+				t.Errorf("stderr %q ends with the client certificate hint: %v, want %v", stderr, got, tt.wantHint)
 			}
 			if got := len(b.requests()); got != tt.wantCalls {
 				t.Errorf("broker got %d requests, want %d", got, tt.wantCalls)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,28 +24,39 @@ const maxPEMBytes = 1 << 20
 // asks for one (mutual TLS). Redirects are not followed: the broker never
 // sends one, and following it would send the token somewhere we were not
 // asked to.
-func newHTTPClient(cfg Config) (*http.Client, error) {
+//
+// askedForCert reports whether a server asked for a client certificate
+// while none was configured: with TLS 1.3 the refusal that follows often
+// reaches the client as a broken pipe, which alone would not tell the user
+// what is missing.
+func newHTTPClient(cfg Config) (hc *http.Client, askedForCert func() bool, err error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
 		pool, err := loadCAFile(cfg.CAFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tr.TLSClientConfig.RootCAs = pool
 	}
+	var asked atomic.Bool
 	if cfg.CertFile != "" || cfg.KeyFile != "" {
 		cert, err := loadKeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Present it whenever asked, even when the server's list of
 		// acceptable CAs does not name its issuer (with Certificates, Go
 		// would then send none, and the broker's refusal would say
 		// "certificate required" instead of naming the real problem).
 		tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	} else {
+		tr.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked.Store(true)
+			return &tls.Certificate{}, nil // none to send, as without this callback
+		}
 	}
-	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, nil
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}, asked.Load, nil
 }
 
 // noRedirect makes the client return a 3xx answer instead of following it.
