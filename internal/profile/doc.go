@@ -21,6 +21,9 @@
 // No functions are added to text/template's built-ins: index (for claim names
 // such as "https://aws.amazon.com/tags") and printf cover what the
 // configuration needs, and a smaller language is easier to reason about.
+// index is replaced by a strict one over decoded JSON (objects by string key,
+// lists by integer) that fails on a missing key, an index out of range or a
+// null, as field access does, where the built-in would render "<no value>".
 //
 // Everything rendered is made to fit STS before it leaves this package:
 // session names and the source identity go through [SanitizeSessionName], tag

@@ -113,7 +113,7 @@ func New(cfg Config) (*Profile, error) {
 		errs = append(errs, fmt.Errorf("profile: %s: %s: %s", cfg.Name, field, fmt.Sprintf(format, args...)))
 	}
 	parse := func(field, text string) *template.Template {
-		t, err := template.New(field).Option("missingkey=error").Parse(text)
+		t, err := template.New(field).Option("missingkey=error").Funcs(templateFuncs).Parse(text)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("profile: %s: %s: %w", cfg.Name, field, err))
 			return nil

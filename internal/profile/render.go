@@ -137,40 +137,106 @@ type prepared struct {
 	err   error
 }
 
-// withoutNulls returns m without its null members, in nested objects too,
-// so that a template naming a null claim fails as for a missing one
-// (missingkey=error) instead of rendering "<no value>". It returns m itself
-// when there is no null; m is never modified (the identity's claims are
-// shared). A null inside a list stays: index on it renders "<no value>".
+// withoutNulls returns m without its null members, in nested objects and
+// in objects inside lists too, so that a template naming a null claim fails
+// as for a missing one (missingkey=error) instead of rendering "<no value>".
+// It returns m itself when there is no null; m is never modified (the
+// identity's claims are shared). A null element of a list stays (removing it
+// would shift the others): index fails on it (strictIndex).
 func withoutNulls(m map[string]any) map[string]any {
 	if !hasNull(m) {
 		return m
 	}
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		switch v := v.(type) {
-		case nil:
-		case map[string]any:
-			out[k] = withoutNulls(v)
-		default:
-			out[k] = v
+		if v != nil {
+			out[k] = withoutNullsIn(v)
 		}
 	}
 	return out
 }
 
+// withoutNullsIn is withoutNulls for any JSON value.
+func withoutNullsIn(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return withoutNulls(v)
+	case []any:
+		if !hasNullIn(v) {
+			return v
+		}
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = withoutNullsIn(e)
+		}
+		return out
+	}
+	return v
+}
+
+// hasNull reports whether m has a null member, at any depth of objects,
+// including objects inside lists.
 func hasNull(m map[string]any) bool {
 	for _, v := range m {
-		switch v := v.(type) {
-		case nil:
+		if v == nil || hasNullIn(v) {
 			return true
-		case map[string]any:
-			if hasNull(v) {
+		}
+	}
+	return false
+}
+
+// hasNullIn reports whether v holds an object with a null member.
+func hasNullIn(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		return hasNull(v)
+	case []any:
+		for _, e := range v {
+			if hasNullIn(e) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// templateFuncs replaces text/template's index, the one built-in that
+// ignores missingkey=error: it returns the zero value for a missing key, and
+// a missing or null claim would render "<no value>".
+var templateFuncs = template.FuncMap{"index": strictIndex}
+
+// strictIndex is index over decoded JSON: objects (map[string]any) by
+// string key and lists ([]any) by integer, failing on a missing key, an
+// index out of range or a null instead of returning nothing. Its errors
+// never quote data (a key may come from a claim).
+func strictIndex(item any, keys ...any) (any, error) {
+	v := item
+	for _, k := range keys {
+		switch c := v.(type) {
+		case map[string]any:
+			key, ok := k.(string)
+			if !ok {
+				return nil, errors.New("object index is not a string")
+			}
+			e, present := c[key]
+			if !present {
+				return nil, errors.New("missing key")
+			}
+			v = e
+		case []any:
+			i, ok := k.(int)
+			if !ok || i < 0 || i >= len(c) {
+				return nil, errors.New("list index out of range")
+			}
+			v = c[i]
+		default:
+			return nil, fmt.Errorf("cannot index a %T", v)
+		}
+		if v == nil {
+			return nil, errors.New("null value")
+		}
+	}
+	return v, nil
 }
 
 // clone returns a copy of s, nil when s is empty.

@@ -293,6 +293,47 @@ func TestRenderError(t *testing.T) {
 			wantMsg:   `profile: render session_name: template: session_name:1:14: executing "session_name" at <.claims.ctx.env>: missing key "env"`,
 		},
 		{
+			name:      "index-of-missing-claim",
+			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims "nope" }}` },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims "nope">: execution failed`,
+		},
+		{
+			name:      "index-of-null-claim",
+			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims "run_id" }}` },
+			claims:    func(c map[string]any) { c["run_id"] = nil },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims "run_id">: execution failed`,
+		},
+		{
+			name:      "null-in-object-in-list",
+			config:    func(c *Config) { c.SessionName = `gha-{{ (index .claims.groups 0).env }}` },
+			claims:    func(c map[string]any) { c["groups"] = []any{map[string]any{"env": nil}} },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:29: executing "session_name" at <0>: missing key "env"`,
+		},
+		{
+			name:      "null-list-element",
+			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims.groups 1 }}` },
+			claims:    func(c map[string]any) { c["groups"] = []any{"a", nil} },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims.groups 1>: execution failed`,
+		},
+		{
+			name:      "index-out-of-range",
+			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims.groups 5 }}` },
+			claims:    func(c map[string]any) { c["groups"] = []any{"a"} },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims.groups 5>: execution failed`,
+		},
+		{
+			// The key comes from a claim: the message must not quote it.
+			name:      "index-key-from-claim",
+			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims .claims.repository }}` },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims .claims.repository>: execution failed`,
+		},
+		{
 			// text/template's own message would quote the claim's value.
 			name:      "value-never-in-message",
 			config:    func(c *Config) { c.SessionName = "{{ range .claims.sub }}x{{ end }}" },
@@ -371,5 +412,26 @@ func TestRenderNullClaimLeavesClaims(t *testing.T) {
 	env, envOK := claims["ctx"].(map[string]any)["env"]
 	if !ok || v != nil || !envOK || env != nil {
 		t.Errorf("claims after Render: run_id %v (present %v), ctx.env %v (present %v); want both still present and null", v, ok, env, envOK)
+	}
+}
+
+// TestRenderIndex: index reaches claims whose names are not identifiers
+// (AWS's principal tags claim) and list elements, as text/template's does.
+func TestRenderIndex(t *testing.T) {
+	cfg := prodDeploy()
+	cfg.SessionName = `{{ index .claims "https://aws.amazon.com/tags" "principal_tags" "team" 0 }}-{{ index .claims.groups 1 }}`
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	claims := githubClaims("1")
+	claims["https://aws.amazon.com/tags"] = map[string]any{"principal_tags": map[string]any{"team": []any{"platform", "sre"}}}
+	claims["groups"] = []any{"a", "b", nil}
+	plan, err := p.Render(githubIdentity(claims), testToken)
+	if err != nil {
+		t.Fatalf("Render() = %v", err)
+	}
+	if got := plan.Hops[0].SessionName; got != "platform-b" {
+		t.Errorf("session name = %q, want platform-b", got)
 	}
 }
