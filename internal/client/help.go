@@ -36,7 +36,8 @@ Exit codes:
      refused a hop), or an answer that is not credentials; retrying will
      not help
   2  usage: bad flags, or no token from the token source (file missing,
-     unreadable or empty, variable unset, GitHub Actions variables missing)
+     unreadable or empty, variable unset, GitHub Actions variables missing),
+     or a CA, certificate or key file that cannot be read or used
   3  transient: 429 or another 5xx from the broker, broker unreachable, or timeout;
      a retry may help
 

@@ -39,7 +39,8 @@ func NewSet(profiles ...*Profile) (*Set, error) {
 // Retire marks the profiles of s that next does not hold (by pointer) as
 // replaced: [Profile.Prepare] stops keeping its results with identities for
 // them. A reload calls it with the set that replaces s, before it makes the
-// verifier forget its tokens.
+// verifier forget its tokens. Retiring is for good: a retired profile put
+// back into service still works, only without keeping its results.
 func (s *Set) Retire(next *Set) {
 	for name, p := range s.byName {
 		if next == nil || next.byName[name] != p {
