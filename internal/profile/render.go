@@ -3,6 +3,8 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"text/template"
 
 	"github.com/stsbroker/broker/internal/auth"
@@ -142,62 +144,57 @@ type prepared struct {
 // as for a missing one (missingkey=error) instead of rendering "<no value>".
 // It returns m itself when there is no null; m is never modified (the
 // identity's claims are shared). A null element of a list stays (removing it
-// would shift the others): index fails on it (strictIndex).
+// would shift the others): index fails on it (strictIndex), but range over
+// the list yields it, and printing it renders "<no value>".
 func withoutNulls(m map[string]any) map[string]any {
-	if !hasNull(m) {
-		return m
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if v != nil {
-			out[k] = withoutNullsIn(v)
-		}
-	}
-	return out
+	out, _ := cleanNulls(m)
+	return out.(map[string]any)
 }
 
-// withoutNullsIn is withoutNulls for any JSON value.
-func withoutNullsIn(v any) any {
+// cleanNulls returns v without the null members of its objects, at any
+// depth, and whether it removed any. Containers are copied only along the
+// paths that change, in one pass: the work is linear in the size of v,
+// however deep a hostile token nests it.
+func cleanNulls(v any) (any, bool) {
 	switch v := v.(type) {
 	case map[string]any:
-		return withoutNulls(v)
-	case []any:
-		if !hasNullIn(v) {
-			return v
-		}
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = withoutNullsIn(e)
-		}
-		return out
-	}
-	return v
-}
-
-// hasNull reports whether m has a null member, at any depth of objects,
-// including objects inside lists.
-func hasNull(m map[string]any) bool {
-	for _, v := range m {
-		if v == nil || hasNullIn(v) {
-			return true
-		}
-	}
-	return false
-}
-
-// hasNullIn reports whether v holds an object with a null member.
-func hasNullIn(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		return hasNull(v)
-	case []any:
-		for _, e := range v {
-			if hasNullIn(e) {
-				return true
+		var out map[string]any
+		for k, e := range v {
+			ce, changed := cleanNulls(e)
+			if e != nil && !changed {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(v)
+			}
+			if e == nil {
+				delete(out, k)
+			} else {
+				out[k] = ce
 			}
 		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
+	case []any:
+		var out []any
+		for i, e := range v {
+			ce, changed := cleanNulls(e)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = slices.Clone(v)
+			}
+			out[i] = ce
+		}
+		if out == nil {
+			return v, false
+		}
+		return out, true
 	}
-	return false
+	return v, false
 }
 
 // templateFuncs replaces text/template's index, the one built-in that
@@ -211,6 +208,9 @@ var templateFuncs = template.FuncMap{"index": strictIndex}
 // never quote data (a key may come from a claim).
 func strictIndex(item any, keys ...any) (any, error) {
 	v := item
+	if v == nil {
+		return nil, errors.New("null value")
+	}
 	for _, k := range keys {
 		switch c := v.(type) {
 		case map[string]any:

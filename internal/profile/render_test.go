@@ -3,6 +3,8 @@ package profile
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -320,6 +322,13 @@ func TestRenderError(t *testing.T) {
 			wantMsg:   `profile: render session_name: template: session_name:1:7: executing "session_name" at <index .claims.groups 1>: execution failed`,
 		},
 		{
+			name:      "null-through-range-and-index",
+			config:    func(c *Config) { c.SessionName = `gha-{{ range .claims.groups }}{{ index . }}{{ end }}` },
+			claims:    func(c map[string]any) { c["groups"] = []any{"a", nil} },
+			wantField: "session_name",
+			wantMsg:   `profile: render session_name: template: session_name:1:33: executing "session_name" at <index .>: execution failed`,
+		},
+		{
 			name:      "index-out-of-range",
 			config:    func(c *Config) { c.SessionName = `gha-{{ index .claims.groups 5 }}` },
 			claims:    func(c map[string]any) { c["groups"] = []any{"a"} },
@@ -433,5 +442,51 @@ func TestRenderIndex(t *testing.T) {
 	}
 	if got := plan.Hops[0].SessionName; got != "platform-b" {
 		t.Errorf("session name = %q, want platform-b", got)
+	}
+}
+
+// TestWithoutNulls: null members go at every depth, objects inside lists
+// included; null list elements stay; what has no null is shared, not
+// copied; the input is never modified.
+func TestWithoutNulls(t *testing.T) {
+	unchanged := map[string]any{"h": "i"}
+	in := map[string]any{
+		"a": map[string]any{"b": nil, "c": "x"},
+		"d": []any{map[string]any{"e": nil}, "f", nil},
+		"g": unchanged,
+		"n": nil,
+	}
+	before := fmt.Sprint(in)
+	got := withoutNulls(in)
+	want := map[string]any{
+		"a": map[string]any{"c": "x"},
+		"d": []any{map[string]any{}, "f", nil},
+		"g": map[string]any{"h": "i"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("withoutNulls() (-want +got):\n%s", diff)
+	}
+	if fmt.Sprint(in) != before {
+		t.Errorf("withoutNulls modified its input: %v, was %v", in, before)
+	}
+	if reflect.ValueOf(got["g"]).UnsafePointer() != reflect.ValueOf(unchanged).UnsafePointer() {
+		t.Errorf("withoutNulls copied an object without nulls, want it shared")
+	}
+	if noNull := map[string]any{"a": []any{"b", map[string]any{"c": 1}}}; reflect.ValueOf(withoutNulls(noNull)).UnsafePointer() != reflect.ValueOf(noNull).UnsafePointer() {
+		t.Errorf("withoutNulls copied claims without a null, want them returned as they are")
+	}
+
+	// A hostile token can nest deeply (encoding/json allows 10 000 levels):
+	// one pass, whatever the depth.
+	var deep any = map[string]any{"x": nil}
+	for range 5000 {
+		deep = []any{deep}
+	}
+	v := withoutNulls(map[string]any{"deep": deep})["deep"]
+	for range 5000 {
+		v = v.([]any)[0]
+	}
+	if m := v.(map[string]any); len(m) != 0 {
+		t.Errorf("innermost object = %v, want its null member removed", m)
 	}
 }
