@@ -104,8 +104,8 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	resp, err := hc.Do(req)
 	if err != nil {
 		e := transportError(ctx, base.Host, timeout, err)
-		if askedForCert() {
-			e.Message += " (the broker asks for a client certificate: give --cert-file and --key-file)"
+		if askedForCert() && refusedAtHandshake(err) {
+			e.Message += " (the broker asked for a client certificate and none was given: --cert-file, --key-file)"
 		}
 		return nil, e
 	}

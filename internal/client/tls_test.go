@@ -12,6 +12,7 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -171,7 +172,7 @@ func TestRunMutualTLS(t *testing.T) {
 			if exit != tt.wantExit || stdout != tt.wantStdout || (tt.wantAlert == "") != (stderr == "") || (tt.wantAlert != "" && !refused) {
 				t.Errorf("Run() = %d, stdout %q, stderr %q; want %d, %q, and the alert %q (or a torn-down connection)", exit, stdout, stderr, tt.wantExit, tt.wantStdout, tt.wantAlert)
 			}
-			const hint = " (the broker asks for a client certificate: give --cert-file and --key-file)\n"
+			const hint = " (the broker asked for a client certificate and none was given: --cert-file, --key-file)\n"
 			if got := strings.HasSuffix(stderr, hint); got != tt.wantHint {
 				t.Errorf("stderr %q ends with the client certificate hint: %v, want %v", stderr, got, tt.wantHint)
 			}
@@ -223,5 +224,29 @@ func TestRunClientCertificateErrors(t *testing.T) {
 				t.Errorf("broker got %d requests, want 0", got)
 			}
 		})
+	}
+}
+
+// TestRunOptionalClientCertificateNoHint: a server that asks for a client
+// certificate but does not require one (a load balancer with optional
+// mTLS) and then fails for another reason gets no certificate hint.
+func TestRunOptionalClientCertificateNoHint(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close()
+		}
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := writeFile(t, t.TempDir(), "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	exit, _, stderr := runClient(t, Config{
+		URL: srv.URL, Profile: "prod-deploy", Timeout: 5 * time.Second, CAFile: caFile,
+		Source: EnvSource{Var: "T", Getenv: func(string) string { return callerJWT }},
+	})
+	if exit != ExitTransient || !strings.HasPrefix(stderr, "broker: cannot reach ") || strings.Contains(stderr, "client certificate") {
+		t.Errorf("Run() = %d, stderr %q; want 3, a transport error without the client certificate hint", exit, stderr)
 	}
 }

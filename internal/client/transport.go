@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -114,6 +115,18 @@ func readPEMFile(kind, path string) ([]byte, error) {
 		return nil, fileError(kind, path, err)
 	}
 	return b, nil
+}
+
+// refusedAtHandshake reports whether err looks like a server refusing the
+// TLS handshake: an alert it sent (crypto/tls reports one as a *net.OpError
+// whose Op is "remote error"), or the connection torn down (with TLS 1.3
+// the alert often arrives as a broken pipe or a reset while the client is
+// writing its request). A timeout or an EOF after the handshake is not.
+func refusedAtHandshake(err error) bool {
+	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "remote error" {
+		return true
+	}
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // transportError describes a failed exchange with host (exit 3): "no answer
