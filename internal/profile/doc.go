@@ -24,6 +24,8 @@
 // index is replaced by a strict one over decoded JSON (objects by string key,
 // lists by integer) that fails on a missing key, an index out of range or a
 // null, as field access does, where the built-in would render "<no value>".
+// One case still renders "<no value>": a null element of a list claim
+// printed as it comes out of range.
 //
 // Everything rendered is made to fit STS before it leaves this package:
 // session names and the source identity go through [SanitizeSessionName], tag

@@ -225,7 +225,10 @@ func strictIndex(item any, keys ...any) (any, error) {
 			v = e
 		case []any:
 			i, ok := k.(int)
-			if !ok || i < 0 || i >= len(c) {
+			if !ok {
+				return nil, errors.New("list index is not an integer")
+			}
+			if i < 0 || i >= len(c) {
 				return nil, errors.New("list index out of range")
 			}
 			v = c[i]

@@ -490,3 +490,70 @@ func TestWithoutNulls(t *testing.T) {
 		t.Errorf("innermost object = %v, want its null member removed", m)
 	}
 }
+
+// FuzzRenderClaims renders templates that use index, field access and range
+// over fuzzed claims (decoded as the verifier decodes them): no panic, and
+// a RenderError never quotes a claim value.
+func FuzzRenderClaims(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[{"b":"secret-value-1"}],"k":"a"}`, `{"a":null,"k":"zz"}`, `{"a":[null,"x"],"k":"a"}`,
+		`{"a":{"b":null},"k":"secret-key-value"}`, `{"a":[[[{"b":null}]]]}`, `{"a":1.5,"k":7}`, `{}`,
+	} {
+		f.Add(s)
+	}
+	templates := []string{
+		`{{ index .claims "a" }}`, `{{ index .claims "a" 0 "b" }}`, `{{ .claims.a.b }}`,
+		`{{ range .claims.a }}{{ index . }}{{ end }}`, `{{ index .claims .claims.k }}`, `{{ index .claims.a 1 }}`,
+	}
+	var profiles []*Profile
+	for _, tmpl := range templates {
+		p, err := New(Config{Name: "fuzz", Issuer: "github", SessionName: tmpl, Chain: []HopConfig{{RoleARN: "arn:aws:iam::111111111111:role/r"}}})
+		if err != nil {
+			f.Fatalf("New(%s) = %v", tmpl, err)
+		}
+		profiles = append(profiles, p)
+	}
+	f.Fuzz(func(t *testing.T, payload string) {
+		dec := json.NewDecoder(strings.NewReader(payload))
+		dec.UseNumber()
+		var claims map[string]any
+		if dec.Decode(&claims) != nil || claims == nil {
+			return
+		}
+		values := claimStrings(claims, nil)
+		for i, p := range profiles {
+			_, err := p.Render(&auth.Identity{Issuer: "github", Subject: "s", Claims: claims}, "token")
+			if err == nil {
+				continue
+			}
+			var re *RenderError
+			if !errors.As(err, &re) {
+				t.Fatalf("Render(%s) error = %v, want a RenderError", templates[i], err)
+			}
+			for _, v := range values {
+				if len(v) >= 8 && strings.Contains(err.Error(), v) && !strings.Contains(templates[i], v) {
+					t.Fatalf("Render(%s) error %q quotes the claim value %q", templates[i], err, v)
+				}
+			}
+		}
+	})
+}
+
+// claimStrings collects the strings in a decoded JSON value, keys included.
+func claimStrings(v any, out []string) []string {
+	switch v := v.(type) {
+	case string:
+		out = append(out, v)
+	case json.Number:
+		out = append(out, v.String())
+	case map[string]any:
+		for k, e := range v {
+			out = claimStrings(e, append(out, k))
+		}
+	case []any:
+		for _, e := range v {
+			out = claimStrings(e, out)
+		}
+	}
+	return out
+}
