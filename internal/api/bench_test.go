@@ -16,7 +16,6 @@ import (
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/oidctest"
-	"github.com/stsbroker/broker/internal/profile"
 	"github.com/stsbroker/broker/internal/ststest"
 )
 
@@ -43,18 +42,7 @@ func newBenchBroker(b *testing.B, log *zap.Logger) *benchBroker {
 	if err != nil {
 		b.Fatalf("auth.New() = %v", err)
 	}
-	var ps []*profile.Profile
-	for _, pc := range seedProfiles() {
-		p, err := profile.New(pc)
-		if err != nil {
-			b.Fatalf("profile.New(%s) = %v", pc.Name, err)
-		}
-		ps = append(ps, p)
-	}
-	set, err := profile.NewSet(ps...)
-	if err != nil {
-		b.Fatalf("NewSet() = %v", err)
-	}
+	set := newProfileSet(b, seedProfiles())
 	metrics := NewMetrics()
 	runner := chain.NewRunner(chain.RunnerConfig{
 		STS:     sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(emu.URL())}),

@@ -121,7 +121,7 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 }
 
 // newProfileSet builds the profiles of pcs.
-func newProfileSet(t *testing.T, pcs []profile.Config) *profile.Set {
+func newProfileSet(t testing.TB, pcs []profile.Config) *profile.Set {
 	t.Helper()
 	var ps []*profile.Profile
 	for _, pc := range pcs {
