@@ -557,3 +557,40 @@ func claimStrings(v any, out []string) []string {
 	}
 	return out
 }
+
+func TestStrictIndex(t *testing.T) {
+	claims := map[string]any{"a": []any{"x", nil, map[string]any{"b": "y"}}, "n": json.Number("7"), "s": "str"}
+	tests := []struct {
+		name    string
+		item    any
+		keys    []any
+		want    any
+		wantErr string
+	}{
+		{name: "object-key", item: claims, keys: []any{"s"}, want: "str"},
+		{name: "chained", item: claims, keys: []any{"a", 2, "b"}, want: "y"},
+		{name: "no-keys", item: "str", want: "str"},
+		{name: "missing-key", item: claims, keys: []any{"z"}, wantErr: "missing key"},
+		{name: "null-element", item: claims, keys: []any{"a", 1}, wantErr: "null value"},
+		{name: "null-item", item: nil, wantErr: "null value"},
+		{name: "out-of-range", item: claims, keys: []any{"a", 3}, wantErr: "list index out of range"},
+		{name: "negative", item: claims, keys: []any{"a", -1}, wantErr: "list index out of range"},
+		{name: "list-index-not-int", item: claims, keys: []any{"a", "0"}, wantErr: "list index is not an integer"},
+		{name: "object-index-not-string", item: claims, keys: []any{1}, wantErr: "object index is not a string"},
+		{name: "scalar", item: claims, keys: []any{"n", 0}, wantErr: "cannot index a json.Number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := strictIndex(tt.item, tt.keys...)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr || got != nil {
+					t.Errorf("strictIndex() = %v, %v; want nil, %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("strictIndex() = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
