@@ -209,7 +209,7 @@ func TestCredentialProcessMutualTLS(t *testing.T) {
 		// With TLS 1.3 the client may be writing its request when the
 		// alert arrives: then it sees the connection torn down instead,
 		// and the hint says what is missing either way.
-		const hint = " (the broker asked for a client certificate and none was given: --cert-file, --key-file)\n"
+		const hint = " (the broker asked for a client certificate and none was given; if it requires one: --cert-file, --key-file)\n"
 		if code != 3 || stdout.Len() != 0 || !strings.HasPrefix(stderr.String(), want) || !strings.HasSuffix(stderr.String(), hint) ||
 			!refusedAtTLS(stderr.String(), "tls: certificate required") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("credential-process without a client certificate = %d, stdout %q, stderr %q; want 3, nothing, one line starting %q with the \"certificate required\" alert or a torn-down connection, ending %q",

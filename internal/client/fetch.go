@@ -105,7 +105,7 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	if err != nil {
 		e := transportError(ctx, base.Host, timeout, err)
 		if askedForCert() && refusedAtHandshake(err) {
-			e.Message += " (the broker asked for a client certificate and none was given: --cert-file, --key-file)"
+			e.Message += " (the broker asked for a client certificate and none was given; if it requires one: --cert-file, --key-file)"
 		}
 		return nil, e
 	}

@@ -172,7 +172,7 @@ func TestRunMutualTLS(t *testing.T) {
 			if exit != tt.wantExit || stdout != tt.wantStdout || (tt.wantAlert == "") != (stderr == "") || (tt.wantAlert != "" && !refused) {
 				t.Errorf("Run() = %d, stdout %q, stderr %q; want %d, %q, and the alert %q (or a torn-down connection)", exit, stdout, stderr, tt.wantExit, tt.wantStdout, tt.wantAlert)
 			}
-			const hint = " (the broker asked for a client certificate and none was given: --cert-file, --key-file)\n"
+			const hint = " (the broker asked for a client certificate and none was given; if it requires one: --cert-file, --key-file)\n"
 			if got := strings.HasSuffix(stderr, hint); got != tt.wantHint {
 				t.Errorf("stderr %q ends with the client certificate hint: %v, want %v", stderr, got, tt.wantHint)
 			}

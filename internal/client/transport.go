@@ -121,7 +121,9 @@ func readPEMFile(kind, path string) ([]byte, error) {
 // TLS handshake: an alert it sent (crypto/tls reports one as a *net.OpError
 // whose Op is "remote error"), or the connection torn down (with TLS 1.3
 // the alert often arrives as a broken pipe or a reset while the client is
-// writing its request). A timeout or an EOF after the handshake is not.
+// writing its request). A timeout or an EOF after the handshake is not. A
+// reset after a successful handshake also matches, hence the conditional
+// wording of the hint.
 func refusedAtHandshake(err error) bool {
 	if oe, ok := errors.AsType[*net.OpError](err); ok && oe.Op == "remote error" {
 		return true
