@@ -450,8 +450,9 @@ func TestRenderIndex(t *testing.T) {
 // copied; the input is never modified.
 func TestWithoutNulls(t *testing.T) {
 	unchanged := map[string]any{"h": "i"}
+	sibling := []any{"p", "q"}
 	in := map[string]any{
-		"a": map[string]any{"b": nil, "c": "x"},
+		"a": map[string]any{"b": nil, "c": "x", "l": sibling},
 		"d": []any{map[string]any{"e": nil}, "f", nil},
 		"g": unchanged,
 		"n": nil,
@@ -459,7 +460,7 @@ func TestWithoutNulls(t *testing.T) {
 	before := fmt.Sprint(in)
 	got := withoutNulls(in)
 	want := map[string]any{
-		"a": map[string]any{"c": "x"},
+		"a": map[string]any{"c": "x", "l": []any{"p", "q"}},
 		"d": []any{map[string]any{}, "f", nil},
 		"g": map[string]any{"h": "i"},
 	}
@@ -471,6 +472,9 @@ func TestWithoutNulls(t *testing.T) {
 	}
 	if reflect.ValueOf(got["g"]).UnsafePointer() != reflect.ValueOf(unchanged).UnsafePointer() {
 		t.Errorf("withoutNulls copied an object without nulls, want it shared")
+	}
+	if l := got["a"].(map[string]any)["l"].([]any); &l[0] != &sibling[0] {
+		t.Errorf("withoutNulls copied a list without nulls beside a removed null, want it shared")
 	}
 	if noNull := map[string]any{"a": []any{"b", map[string]any{"c": 1}}}; reflect.ValueOf(withoutNulls(noNull)).UnsafePointer() != reflect.ValueOf(noNull).UnsafePointer() {
 		t.Errorf("withoutNulls copied claims without a null, want them returned as they are")
