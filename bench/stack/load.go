@@ -123,11 +123,14 @@ func readTokens(path string) ([]string, error) {
 }
 
 // percentile returns the p-th percentile of sorted (nearest rank).
-func percentile(sorted []time.Duration, p int) time.Duration {
+func percentile(sorted []time.Duration, p int) time.Duration { return permille(sorted, 10*p) }
+
+// permille returns the p-th per-mille of sorted (nearest rank), for p99.9.
+func permille(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	i := (len(sorted)*p + 99) / 100
+	i := (len(sorted)*p + 999) / 1000
 	return sorted[max(i-1, 0)]
 }
 

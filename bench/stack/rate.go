@@ -264,12 +264,3 @@ func roundTrip(tr *http.Transport, req *http.Request, buf []byte) (int, error) {
 		}
 	}
 }
-
-// permille returns the p-th per-mille of sorted (nearest rank), for p99.9.
-func permille(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 999) / 1000
-	return sorted[max(i-1, 0)]
-}
