@@ -195,6 +195,7 @@ func TestRunClientCertificateErrors(t *testing.T) {
 	key := writeFile(t, dir, "key.pem", keyPEM)
 	otherKey := writeFile(t, dir, "other-key.pem", otherKeyPEM)
 	notPEM := writeFile(t, dir, "not.pem", "not a PEM file")
+	huge := writeFile(t, dir, "huge.pem", strings.Repeat("x", maxPEMBytes+1))
 	tests := []struct {
 		name              string
 		certFile, keyFile string
@@ -204,6 +205,8 @@ func TestRunClientCertificateErrors(t *testing.T) {
 		{name: "key-without-cert", keyFile: key, wantStderr: "broker: --cert-file and --key-file go together: give both or neither\n"},
 		{name: "missing-cert-file", certFile: dir + "/nope.pem", keyFile: key, wantStderr: fmt.Sprintf("broker: cert file %q: no such file or directory\n", dir+"/nope.pem")},
 		{name: "missing-key-file", certFile: cert, keyFile: dir + "/nope.pem", wantStderr: fmt.Sprintf("broker: key file %q: no such file or directory\n", dir+"/nope.pem")},
+		{name: "cert-file-too-large", certFile: huge, keyFile: key, wantStderr: fmt.Sprintf("broker: cert file %q: larger than 1 MiB\n", huge)},
+		{name: "key-file-too-large", certFile: cert, keyFile: huge, wantStderr: fmt.Sprintf("broker: key file %q: larger than 1 MiB\n", huge)},
 		{name: "key-not-pem", certFile: cert, keyFile: notPEM, wantStderr: fmt.Sprintf("broker: client certificate %q with key %q: tls: failed to find any PEM data in key input\n", cert, notPEM)},
 		{name: "key-of-another-certificate", certFile: cert, keyFile: otherKey, wantStderr: fmt.Sprintf("broker: client certificate %q with key %q: tls: private key does not match public key\n", cert, otherKey)},
 	}
