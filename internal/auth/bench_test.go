@@ -2,9 +2,13 @@ package auth
 
 import (
 	"fmt"
+	"maps"
+	"runtime"
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/stsbroker/broker/internal/oidctest"
 )
 
 // newBenchVerifier returns a verifier with the given cache size for a live
@@ -99,4 +103,45 @@ func BenchmarkVerifyCachedParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkVerifiedMemory reports the heap a remembered token costs: its
+// identity (payload included), the cache entry and the map slot. The tokens
+// carry GitHub Actions' claims, so the payload is of a real token's size.
+func BenchmarkVerifiedMemory(b *testing.B) {
+	const n = 5000
+	v, key, ti, clock := newBenchVerifier(b, n)
+	tokens := make([]string, n)
+	for i := range tokens {
+		c := ti.claims(clock.Now())
+		maps.Copy(c, oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+		c["aud"], c["sub"], c["run_id"] = testAudience, testSubject, fmt.Sprint(1658821493+i)
+		tokens[i] = sign(b, key, key.kid, c)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var perToken float64
+	for b.Loop() {
+		b.StopTimer()
+		v.Forget()
+		before := heap()
+		b.StartTimer()
+		for _, tok := range tokens {
+			if _, err := v.Verify(b.Context(), tok); err != nil {
+				b.Fatalf("Verify() error = %v", err)
+			}
+		}
+		b.StopTimer()
+		if got := v.cache.len(); got != n {
+			b.Fatalf("cache entries = %d, want %d", got, n)
+		}
+		perToken = (float64(heap()) - float64(before)) / n
+		b.StartTimer()
+	}
+	b.ReportMetric(perToken, "B/token")
+	b.ReportMetric(float64(len(tokens[0])), "token-bytes")
 }

@@ -373,7 +373,11 @@ func TestVerifiedCacheBound(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Verify(token %d) error = %v, want nil", i, err)
 		}
-		if got, want := id.Claims["run_id"], fmt.Sprint(i); got != want {
+		claims, err := id.Claims()
+		if err != nil {
+			t.Fatalf("Claims(token %d) error = %v", i, err)
+		}
+		if got, want := claims["run_id"], fmt.Sprint(i); got != want {
 			t.Errorf("Verify(token %d) run_id = %v, want %q", i, got, want)
 		}
 		if got := cacheLen(v); got > size {

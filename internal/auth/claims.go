@@ -7,22 +7,18 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
 )
 
 // maxUnix bounds NumericDate values (year 9999) so that float conversion
 // cannot overflow.
 const maxUnix = 253402300799
 
-// decodeClaims decodes the verified payload with json.Number for numbers, so
-// that IDs and timestamps keep their exact digits.
-func decodeClaims(tok *oidc.IDToken) (map[string]any, error) {
-	var raw json.RawMessage
-	if err := tok.Claims(&raw); err != nil {
-		return nil, fmt.Errorf("claims: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+// decodeClaims decodes a token's payload with json.Number for numbers, so
+// that IDs and timestamps keep their exact digits. It is the only decoder of
+// claims: the verifier accepts a token only if it succeeds, and
+// [Identity.Claims] calls it again on the same bytes.
+func decodeClaims(payload []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var claims map[string]any
 	if err := dec.Decode(&claims); err != nil || claims == nil {

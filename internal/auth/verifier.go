@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -163,7 +164,11 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 		// signed claims do not decode: either way the token is malformed.
 		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
-	claims, err := decodeClaims(tok)
+	var payload json.RawMessage
+	if err := tok.Claims(&payload); err != nil {
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: fmt.Errorf("claims: %w", err)}
+	}
+	claims, err := decodeClaims(payload)
 	if err != nil {
 		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
@@ -194,7 +199,7 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 		Subject:   tok.Subject,
 		Audience:  slices.Clone(tok.Audience),
 		Expiry:    tok.Expiry,
-		Claims:    claims,
+		Payload:   payload,
 	}, life, nil
 }
 

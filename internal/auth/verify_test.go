@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
@@ -41,21 +42,37 @@ func TestVerifyAccepts(t *testing.T) {
 		Subject:   testSubject,
 		Audience:  []string{"other", testAudience},
 		Expiry:    time.Unix(now.Add(5*time.Minute).Unix(), 0),
-		Claims: map[string]any{
-			"iss":              ti.URL,
-			"sub":              testSubject,
-			"aud":              []any{"other", testAudience},
-			"iat":              json.Number(jsonInt(now.Unix())),
-			"nbf":              json.Number(jsonInt(now.Add(-time.Minute).Unix())),
-			"exp":              json.Number(jsonInt(now.Add(5 * time.Minute).Unix())),
-			"repository_owner": "myorg",
-			"run_id":           "12345",
-			"run_attempt":      json.Number("2"),
-			"ref_protected":    true,
-		},
 	}
-	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Identity{})); diff != "" {
+	wantClaims := map[string]any{
+		"iss":              ti.URL,
+		"sub":              testSubject,
+		"aud":              []any{"other", testAudience},
+		"iat":              json.Number(jsonInt(now.Unix())),
+		"nbf":              json.Number(jsonInt(now.Add(-time.Minute).Unix())),
+		"exp":              json.Number(jsonInt(now.Add(5 * time.Minute).Unix())),
+		"repository_owner": "myorg",
+		"run_id":           "12345",
+		"run_attempt":      json.Number("2"),
+		"ref_protected":    true,
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(Identity{}), cmpopts.IgnoreFields(Identity{}, "Payload")); diff != "" {
 		t.Errorf("Verify() mismatch (-want +got):\n%s", diff)
+	}
+	// The payload is kept as the token carried it, and decodes to the claims.
+	if want := mustJSON(t, claims); !bytes.Equal(got.Payload, want) {
+		t.Errorf("Payload = %s, want %s", got.Payload, want)
+	}
+	gotClaims, err := got.Claims()
+	if err != nil {
+		t.Fatalf("Claims() error = %v", err)
+	}
+	if diff := cmp.Diff(wantClaims, gotClaims); diff != "" {
+		t.Errorf("Claims() mismatch (-want +got):\n%s", diff)
+	}
+	// Each call returns the caller's own map.
+	gotClaims["sub"] = "changed"
+	if again, _ := got.Claims(); again["sub"] != testSubject {
+		t.Errorf("Claims() after changing an earlier result: sub = %v, want %q", again["sub"], testSubject)
 	}
 	// Discovery once and the JWKS once, at New; none per token.
 	if got, want := ti.totalRequests(), 2; got != want {

@@ -73,8 +73,9 @@ func TestPrepare(t *testing.T) {
 	}
 
 	// Refusals are kept as well, and stay the same error.
-	refused := githubIdentity(githubClaims("123"))
-	refused.Claims["repository_owner"] = "evil"
+	evil := githubClaims("123")
+	evil["repository_owner"] = "evil"
+	refused := githubIdentity(evil)
 	for i := range 2 {
 		_, err := p.Prepare(refused, testToken)
 		var ce *auth.ConditionError
@@ -82,8 +83,9 @@ func TestPrepare(t *testing.T) {
 			t.Errorf("Prepare(refused) #%d error = %v, want a ConditionError on repository_owner", i, err)
 		}
 	}
-	missing := githubIdentity(githubClaims("123"))
-	delete(missing.Claims, "run_id")
+	noRunID := githubClaims("123")
+	delete(noRunID, "run_id")
+	missing := githubIdentity(noRunID)
 	var re *RenderError
 	if _, err := p.Prepare(missing, testToken); !errors.As(err, &re) || re.Field != "session_name" {
 		t.Errorf("Prepare(no run_id) error = %v, want a RenderError for session_name", err)

@@ -261,5 +261,17 @@ func (p *Profile) Authorize(id *auth.Identity) error {
 	if id == nil || id.Issuer != p.issuer {
 		return &auth.ConditionError{Operator: "issuer", Claim: "iss"}
 	}
-	return p.conditions.Match(id.Claims)
+	claims, err := id.Claims()
+	if err != nil {
+		return fmt.Errorf("profile: authorize: %w", err)
+	}
+	return p.authorize(id, claims)
+}
+
+// authorize is Authorize with the identity's claims decoded.
+func (p *Profile) authorize(id *auth.Identity, claims map[string]any) error {
+	if id.Issuer != p.issuer {
+		return &auth.ConditionError{Operator: "issuer", Claim: "iss"}
+	}
+	return p.conditions.Match(claims)
 }

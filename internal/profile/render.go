@@ -34,8 +34,17 @@ func (p *Profile) Render(id *auth.Identity, token chain.Secret) (chain.Plan, err
 	if id == nil {
 		return chain.Plan{}, errors.New("profile: render: no identity")
 	}
+	claims, err := id.Claims()
+	if err != nil {
+		return chain.Plan{}, fmt.Errorf("profile: render: %w", err)
+	}
+	return p.render(id, claims, token)
+}
+
+// render is Render with the identity's claims decoded.
+func (p *Profile) render(id *auth.Identity, claims map[string]any, token chain.Secret) (chain.Plan, error) {
 	data := map[string]any{
-		"claims":  withoutNulls(id.Claims),
+		"claims":  withoutNulls(claims),
 		"issuer":  id.Issuer,
 		"subject": id.Subject,
 		"profile": p.name,
@@ -110,10 +119,16 @@ func (p *Profile) Prepare(id *auth.Identity, token chain.Secret) (chain.Keyed, e
 		return chain.Keyed{}, errors.New("profile: prepare: no identity")
 	}
 	compute := func() any {
-		if err := p.Authorize(id); err != nil {
+		// The claims are decoded here, once per token and profile, and
+		// dropped with the request (see [auth.Identity.Payload]).
+		claims, err := id.Claims()
+		if err != nil {
+			return prepared{err: fmt.Errorf("profile: prepare: %w", err)}
+		}
+		if err := p.authorize(id, claims); err != nil {
 			return prepared{err: err}
 		}
-		plan, err := p.Render(id, "")
+		plan, err := p.render(id, claims, "")
 		if err != nil {
 			return prepared{err: err}
 		}
@@ -142,8 +157,8 @@ type prepared struct {
 // withoutNulls returns m without its null members, in nested objects and
 // in objects inside lists too, so that a template naming a null claim fails
 // as for a missing one (missingkey=error) instead of rendering "<no value>".
-// It returns m itself when there is no null; m is never modified (the
-// identity's claims are shared). A null element of a list stays (removing it
+// It returns m itself when there is no null; m is never modified (it may be
+// shared: Prepare checks conditions and renders on one decoded map). A null element of a list stays (removing it
 // would shift the others): index fails on it (strictIndex), but range over
 // the list yields it, and printing it renders "<no value>".
 func withoutNulls(m map[string]any) map[string]any {

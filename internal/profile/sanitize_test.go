@@ -135,7 +135,15 @@ func FuzzRenderSessionName(f *testing.F) {
 		f.Fatalf("New() error = %v", err)
 	}
 	f.Fuzz(func(t *testing.T, sub string) {
-		id := &auth.Identity{Issuer: "github", Subject: sub, Claims: map[string]any{"sub": sub}}
+		// As in a verified token, sub is what the JSON payload decodes to
+		// (invalid UTF-8 becomes U+FFFD).
+		id := &auth.Identity{Issuer: "github", Payload: payload(map[string]any{"sub": sub})}
+		claims, err := id.Claims()
+		if err != nil {
+			t.Fatalf("Claims() error = %v", err)
+		}
+		sub = claims["sub"].(string)
+		id.Subject = sub
 		plan, err := p.Render(id, "token")
 		if err != nil {
 			t.Fatalf("Render() error = %v", err)

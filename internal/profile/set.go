@@ -65,8 +65,15 @@ func (s *Set) Get(name string) (*Profile, error) {
 // ([Profile.Authorize]); never nil.
 func (s *Set) Allowed(id *auth.Identity) []string {
 	names := []string{}
+	if id == nil {
+		return names
+	}
+	claims, err := id.Claims() // once, not once per profile
+	if err != nil {
+		return names
+	}
 	for _, n := range s.names {
-		if s.byName[n].Authorize(id) == nil {
+		if s.byName[n].authorize(id, claims) == nil {
 			names = append(names, n)
 		}
 	}

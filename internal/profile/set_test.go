@@ -90,17 +90,17 @@ func TestSetAllowed(t *testing.T) {
 	}{
 		{
 			name: "github-myorg",
-			id:   &auth.Identity{Issuer: "github", Claims: map[string]any{"repository_owner": "myorg"}},
+			id:   &auth.Identity{Issuer: "github", Payload: payload(map[string]any{"repository_owner": "myorg"})},
 			want: []string{"alpha", "zeta"},
 		},
 		{
 			name: "gitlab-myorg",
-			id:   &auth.Identity{Issuer: "gitlab", Claims: map[string]any{"repository_owner": "myorg"}},
+			id:   &auth.Identity{Issuer: "gitlab", Payload: payload(map[string]any{"repository_owner": "myorg"})},
 			want: []string{"beta"},
 		},
 		{
 			name: "none",
-			id:   &auth.Identity{Issuer: "github", Claims: map[string]any{"repository_owner": "nobody"}},
+			id:   &auth.Identity{Issuer: "github", Payload: payload(map[string]any{"repository_owner": "nobody"})},
 			want: []string{},
 		},
 	}
