@@ -567,26 +567,36 @@ func TestCacheRestartsWhenPrefixRejected(t *testing.T) {
 	h.wantCalls(2, 3) // hop 2 with cached hop 1 refused, then the whole chain
 }
 
-// TestCachePrefixEntryIsAWholeAnswer: a hop-1 entry's key is the key of the
-// plan cut to its first hop (PrefixKey), so after a reload that shortens a
-// profile's chain the entry is served as that plan's answer, and must be
-// complete: account, assumed-role ARN and all.
-func TestCachePrefixEntryIsAWholeAnswer(t *testing.T) {
+// TestCacheSignerEntryIsNeverAnAnswer: a hop-1 entry keeps only what signs
+// hop 2, under a key no plan has. The plan cut to its first hop (as after a
+// reload that shortens a profile's chain) is a miss that runs hop 1 again
+// and gets complete credentials, account and assumed-role ARN included.
+func TestCacheSignerEntryIsNeverAnAnswer(t *testing.T) {
 	h := newHarness(t)
 	c := h.cache(CacheConfig{})
 	long := h.seedPlan("myorg/app")
 	if _, _, err := c.Get(t.Context(), long); err != nil {
 		t.Fatalf("Get(two hops) = %v", err)
 	}
+	c.mu.Lock()
+	signer, ok := c.entries.peek(long.signerKey(1))
+	c.mu.Unlock()
+	if !ok {
+		t.Fatalf("no hop-1 signer entry after a two-hop chain")
+	}
+	if got := signer.credentials(); !got.Valid() || got.AssumedRoleARN != "" || got.AccountID != "" || got.SourceIdentity != "" || got.RoleARN != long.Hops[0].RoleARN {
+		t.Errorf("hop-1 signer entry = %+v, want keys, expiration and role %s only", got, long.Hops[0].RoleARN)
+	}
+
 	short := long
 	short.Hops = long.Hops[:1]
 	got, outcome, err := c.Get(t.Context(), short)
-	if err != nil || outcome != Hit {
-		t.Fatalf("Get(first hop only) = %s, %v, want a hit on the hop-1 entry", outcome, err)
+	if err != nil || outcome != Miss {
+		t.Fatalf("Get(first hop only) = %s, %v, want a miss", outcome, err)
 	}
 	wantARN := "arn:aws:sts::" + got.AccountID + ":assumed-role/"
 	if !got.Valid() || got.AccountID == "" || !strings.HasPrefix(got.AssumedRoleARN, wantARN) || got.RoleARN != long.Hops[0].RoleARN {
-		t.Errorf("hop-1 entry served = %+v, want complete credentials of %s", got, long.Hops[0].RoleARN)
+		t.Errorf("Get(first hop only) = %+v, want complete credentials of %s", got, long.Hops[0].RoleARN)
 	}
-	h.wantCalls(1, 1)
+	h.wantCalls(2, 1)
 }

@@ -48,6 +48,20 @@ type Credentials struct {
 	SourceIdentity string
 }
 
+// signer returns what of c signs the next hop's call: the keys, the
+// expiration and the role. The per-hop cache keeps only this (about 100
+// bytes less per entry than the assumed-role ARN and the rest), under a key
+// that is never a plan's ([Plan.signerKey]).
+func (c Credentials) signer() Credentials {
+	return Credentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		Expiration:      c.Expiration,
+		RoleARN:         c.RoleARN,
+	}
+}
+
 // Valid reports whether c holds a complete set of credentials. A failure must
 // never produce a zero-value answer; callers check this before serving.
 func (c Credentials) Valid() bool {

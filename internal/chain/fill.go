@@ -66,7 +66,7 @@ func rejectedSigner(code string) bool {
 }
 
 // runFrom runs hops start.. of p, signing hop start with prev, and caches
-// every intermediate result under its prefix key.
+// every intermediate result under its signer key, as a signer only.
 func (c *Cache) runFrom(ctx context.Context, p Plan, start int, prev *Credentials) (Credentials, error) {
 	for i := start; i < len(p.Hops); i++ {
 		creds, err := c.runner.RunHop(ctx, p, i, prev)
@@ -76,7 +76,7 @@ func (c *Cache) runFrom(ctx context.Context, p Plan, start int, prev *Credential
 		prev = &creds
 		if i < len(p.Hops)-1 {
 			c.mu.Lock()
-			c.entries.put(p.PrefixKey(i+1), creds, c.now())
+			c.entries.put(p.signerKey(i+1), creds.signer(), c.now())
 			c.mu.Unlock()
 		}
 	}
@@ -90,7 +90,7 @@ func (c *Cache) cachedPrefix(p Plan) (int, *Credentials) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for n := len(p.Hops) - 1; n > 0; n-- {
-		if e, ok := c.entries.get(p.PrefixKey(n), now); ok && e.expiration.Sub(now) >= prefixMinRemaining {
+		if e, ok := c.entries.get(p.signerKey(n), now); ok && e.expiration.Sub(now) >= prefixMinRemaining {
 			creds := e.credentials()
 			return n, &creds
 		}
@@ -98,12 +98,13 @@ func (c *Cache) cachedPrefix(p Plan) (int, *Credentials) {
 	return 0, nil
 }
 
-// evict drops p's entry and its prefix entries.
+// evict drops p's entry and its signer entries.
 func (c *Cache) evict(p Plan) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for n := 1; n <= len(p.Hops); n++ {
-		c.entries.remove(p.PrefixKey(n))
+	c.entries.remove(p.Key())
+	for n := 1; n < len(p.Hops); n++ {
+		c.entries.remove(p.signerKey(n))
 	}
 }
 

@@ -8,8 +8,13 @@ import (
 )
 
 // keyVersion is hashed first so a change of the key layout never collides
-// with keys of an older layout.
-const keyVersion = "chain/key/v1"
+// with keys of an older layout. signerVersion starts the keys of signer
+// entries ([Plan.signerKey]) instead, so that no signer key is ever the key
+// of a plan.
+const (
+	keyVersion    = "chain/key/v1"
+	signerVersion = "chain/signer/v1"
+)
 
 // Key identifies the credentials a plan yields: a SHA-256 over the profile,
 // source, identity and every field of every hop. The key hashes the
@@ -19,7 +24,7 @@ type Key [sha256.Size]byte
 // Key returns the key of p. The web identity token is not part of it, so two
 // tokens of one identity share an entry. Every field is length-prefixed, so
 // ("ab", "c") and ("a", "bc") differ.
-func (p Plan) Key() Key { return p.PrefixKey(len(p.Hops)) }
+func (p Plan) Key() Key { return p.hashKey(keyVersion, len(p.Hops)) }
 
 // Keyed is a plan with its key. Both are set together by [NewKeyed] and
 // cannot be changed apart, so a Keyed's key is always its plan's: a cache
@@ -68,17 +73,21 @@ func (k Keyed) WithToken(token Secret) Keyed {
 	return k
 }
 
-// PrefixKey is the key of the plan cut to its first n hops: the credentials
-// of hop n, which the per-hop cache reuses to sign hop n+1. PrefixKey of
-// len(Hops) equals [Plan.Key]. n is clamped to [0, len(Hops)].
-//
-// The fields are appended to one buffer on the stack (on the heap only for
-// a plan larger than it) and hashed once.
-func (p Plan) PrefixKey(n int) Key {
+// signerKey is the key of hop n's credentials kept to sign hop n+1 (the
+// per-hop cache): the first n hops, hashed under signerVersion. It is never
+// the key of a plan, not even of the plan cut to its first n hops, so a
+// signer entry, which keeps only what signs a call, is never served as an
+// answer. n is clamped to [0, len(Hops)].
+func (p Plan) signerKey(n int) Key { return p.hashKey(signerVersion, n) }
+
+// hashKey hashes version and the plan cut to its first n hops. The fields
+// are appended to one buffer on the stack (on the heap only for a plan
+// larger than it) and hashed once.
+func (p Plan) hashKey(version string, n int) Key {
 	n = max(0, min(n, len(p.Hops)))
 	var buf [512]byte
 	b := buf[:0]
-	b = appendString(b, keyVersion)
+	b = appendString(b, version)
 	b = appendString(b, p.Profile)
 	b = appendInt(b, int64(p.Source))
 	b = appendString(b, p.Identity)

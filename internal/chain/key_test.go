@@ -78,44 +78,53 @@ func TestKeyIgnoresWebIdentityToken(t *testing.T) {
 	}
 }
 
-// TestKeyStable pins the layout: these are the keys the first version
-// (hashing field by field) computed for basePlan.
+// TestKeyStable pins the layout: the plan's key is the one the first
+// version (hashing field by field) computed for basePlan; the signer key is
+// the same layout under signerVersion.
 func TestKeyStable(t *testing.T) {
 	got := basePlan().Key()
 	if want := "db299c159c514c72284532b9f821d9d553f1344c4af073427853699c143b585b"; fmt.Sprintf("%x", got) != want {
 		t.Errorf("Key() = %x, want %s", got, want)
 	}
-	if got, want := fmt.Sprintf("%x", basePlan().PrefixKey(1)), "8ff42d996fd66ee71afdd448da47d02cde33ec2a25361cad8c341ac885ac124a"; got != want {
-		t.Errorf("PrefixKey(1) = %s, want %s", got, want)
+	if got, want := fmt.Sprintf("%x", basePlan().signerKey(1)), "b39157016dbc768ab7df1070fa87d1bf28bf2aaa4067860c39ec98a6637f4c42"; got != want {
+		t.Errorf("signerKey(1) = %s, want %s", got, want)
 	}
 	if again := basePlan().Key(); again != got {
 		t.Errorf("Key() = %x then %x, want stable", got, again)
 	}
 }
 
-func TestPrefixKey(t *testing.T) {
+// TestSignerKey: a signer key covers the first n hops only, and is never
+// the key of a plan, not even of the plan cut to those hops.
+func TestSignerKey(t *testing.T) {
 	p := basePlan()
-	if got, want := p.PrefixKey(len(p.Hops)), p.Key(); got != want {
-		t.Errorf("PrefixKey(len) = %x, want Key() %x", got, want)
-	}
-	one := p
-	one.Hops = p.Hops[:1]
-	if got, want := p.PrefixKey(1), one.Key(); got != want {
-		t.Errorf("PrefixKey(1) = %x, want key of the one-hop plan %x", got, want)
+	for n := 0; n <= len(p.Hops); n++ {
+		cut := p
+		cut.Hops = p.Hops[:n]
+		if p.signerKey(n) == cut.Key() {
+			t.Errorf("signerKey(%d) = key of the plan cut to %d hops, want different", n, n)
+		}
+		if got, want := p.signerKey(n), cut.signerKey(n); got != want {
+			t.Errorf("signerKey(%d) = %x, want the cut plan's %x", n, got, want)
+		}
 	}
 	changed := basePlan()
 	changed.Hops[1].ExternalID = "ext-other"
-	if p.PrefixKey(1) != changed.PrefixKey(1) {
-		t.Errorf("PrefixKey(1) changed with hop 2's ExternalId, want equal")
+	if p.signerKey(1) != changed.signerKey(1) {
+		t.Errorf("signerKey(1) changed with hop 2's ExternalId, want equal")
 	}
-	if p.PrefixKey(2) == changed.PrefixKey(2) {
-		t.Errorf("PrefixKey(2) equal across different hop-2 ExternalIds, want different")
+	if p.signerKey(2) == changed.signerKey(2) {
+		t.Errorf("signerKey(2) equal across different hop-2 ExternalIds, want different")
 	}
-	if p.PrefixKey(0) == p.PrefixKey(1) {
-		t.Errorf("PrefixKey(0) = PrefixKey(1), want different")
+	changed.Hops[0].SessionName = "other"
+	if p.signerKey(1) == changed.signerKey(1) {
+		t.Errorf("signerKey(1) equal across different hop-1 session names, want different")
 	}
-	if got, want := p.PrefixKey(99), p.Key(); got != want {
-		t.Errorf("PrefixKey(99) = %x, want clamped to Key() %x", got, want)
+	if p.signerKey(0) == p.signerKey(1) {
+		t.Errorf("signerKey(0) = signerKey(1), want different")
+	}
+	if got, want := p.signerKey(99), p.signerKey(len(p.Hops)); got != want {
+		t.Errorf("signerKey(99) = %x, want clamped to signerKey(%d) %x", got, len(p.Hops), want)
 	}
 }
 

@@ -9,7 +9,8 @@ import (
 // (from the least recently used end) for expired ones before it evicts.
 const expiredScan = 64
 
-// entry is the cached result of a plan or of a plan's prefix.
+// entry is the cached result of a plan, or the signer of a plan's next hop
+// (Credentials.signer).
 //
 // The store holds one entry per cached identity and hop (100 000 identities
 // of a two-hop profile make 200 000 entries), so an entry is laid out for

@@ -217,8 +217,16 @@ func TestLRUMatchesModel(t *testing.T) {
 
 // BenchmarkLRUMemory reports the heap an entry costs, map slot and strings
 // included, with credentials shaped like STS's (each string its own
-// allocation, as the SDK returns them; the entry keeps what it needs).
+// allocation, as the SDK returns them; the entry keeps what it needs): an
+// answer, and a hop's signer (Credentials.signer), as the per-hop cache
+// keeps it.
 func BenchmarkLRUMemory(b *testing.B) {
+	for _, kind := range []string{"answer", "signer"} {
+		b.Run(kind, func(b *testing.B) { benchmarkLRUMemory(b, kind == "signer") })
+	}
+}
+
+func benchmarkLRUMemory(b *testing.B, signer bool) {
 	const n = 20000
 	heap := func() uint64 {
 		runtime.GC()
@@ -241,6 +249,9 @@ func BenchmarkLRUMemory(b *testing.B) {
 				AssumedRoleARN:  arn,
 				AccountID:       arn[13:25],
 				RoleARN:         "arn:aws:iam::111122223333:role/deploy",
+			}
+			if signer {
+				creds[i] = creds[i].signer()
 			}
 		}
 		b.StartTimer()
