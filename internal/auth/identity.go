@@ -14,9 +14,9 @@ import (
 // Audience and Payload slices, when the token is presented again, possibly
 // to another goroutine. Callers must not modify it, Audience or Payload (the
 // map [Identity.Claims] returns is the caller's own). To change something,
-// build a new Identity from the fields: a struct copy would share the values computed with
-// [Identity.Derive] (go vet's copylocks flags it; Derive ignores values
-// computed for another identity all the same).
+// build a new Identity from the fields: a struct copy would share the values
+// computed with [Identity.Derive] (go vet's copylocks flags it; Derive
+// ignores values computed for another identity all the same).
 type Identity struct {
 	// Issuer is the configured issuer's name (issuers[].name).
 	Issuer string
@@ -46,8 +46,10 @@ type Identity struct {
 }
 
 // Claims decodes Payload with json.Number for numbers, so that IDs and
-// timestamps keep their exact digits. Each call decodes anew (about 10 µs for
-// a GitHub Actions token) and returns a map that belongs to the caller. For
+// timestamps keep their exact digits. Each call decodes anew and returns a
+// map that belongs to the caller: 122 allocations and 6.3 KB for a GitHub
+// Actions payload of 865 bytes, 20-40 µs on the machine of bench/RESULTS.md,
+// paid once per token and profile (Prepare) and per profiles listing. For
 // an identity from [Verifier.Verify] it cannot fail: the verifier decoded
 // the same bytes the same way before accepting the token.
 func (id *Identity) Claims() (map[string]any, error) {
