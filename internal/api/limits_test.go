@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -151,28 +152,69 @@ func TestRateLimitGlobal(t *testing.T) {
 func TestIdentityLimitersEvictLeastRecentlyUsed(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newIdentityLimiters(1, 1, 2)
-	a := l.get("a")
+	a := l.get(identityKey{"github", "a"}, now)
 	if _, ok := take(a, now); !ok {
 		t.Fatalf("take(a) = refused, want the first token")
 	}
-	b := l.get("b")
+	b := l.get(identityKey{"github", "b"}, now)
 	_, _ = take(b, now)
-	l.get("a") // a is now the most recently used
-	l.get("c") // evicts b
+	l.get(identityKey{"github", "a"}, now) // a is now the most recently used
+	l.get(identityKey{"github", "c"}, now) // evicts b
 	if n := l.len(); n != 2 {
 		t.Errorf("len() = %d, want 2", n)
 	}
-	if got := l.get("a"); got != a {
+	if got := l.get(identityKey{"github", "a"}, now); got != a {
 		t.Errorf("get(a) returned a new bucket, want the kept one")
 	}
-	if wait, ok := take(l.get("a"), now); ok || wait != 1 {
+	if wait, ok := take(l.get(identityKey{"github", "a"}, now), now); ok || wait != 1 {
 		t.Errorf("take(a) = %d, %v, want 1, false: a's bucket kept its state", wait, ok)
 	}
-	if got := l.get("b"); got == b {
+	if got := l.get(identityKey{"github", "b"}, now); got == b {
 		t.Errorf("get(b) returned the evicted bucket, want a new one")
 	}
 	if n := l.len(); n != 2 {
 		t.Errorf("len() after re-adding b = %d, want 2", n)
+	}
+	// The key is issuer and sub: the same sub of another issuer is another
+	// identity.
+	if got := l.get(identityKey{"gitlab", "a"}, now); got == a {
+		t.Errorf("get(gitlab, a) returned github's bucket for a, want its own")
+	}
+}
+
+// TestIdentityLimitersDropFullBuckets: a new identity's bucket drops the
+// least recently used buckets that are full again (they are the same as new
+// ones), at most pruneScan of them, and never one that is still refilling.
+func TestIdentityLimitersDropFullBuckets(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newIdentityLimiters(10, 50, 1000) // the defaults: full again 5 s after a burst
+	id := func(i int) identityKey { return identityKey{"github", fmt.Sprint("caller-", i)} }
+	for i := range pruneScan + 2 {
+		if _, ok := take(l.get(id(i), t0), t0); !ok {
+			t.Fatalf("take(caller-%d) refused", i)
+		}
+	}
+	// caller-5 empties its bucket 4.9 s later: it is still refilling 0.2 s
+	// after that, when the others (one token taken at t0) are full.
+	drained := t0.Add(4900 * time.Millisecond)
+	for range 50 {
+		take(l.get(id(pruneScan+1), drained), drained)
+	}
+	later := drained.Add(200 * time.Millisecond)
+	l.get(id(100), later)
+	// The pruneScan oldest (0..3) were full and dropped; caller-4 is full
+	// too but beyond the scan; caller-5 is not full; caller-100 is new.
+	if got, want := l.len(), 3; got != want {
+		t.Errorf("len() = %d, want %d (caller-4, caller-5, caller-100)", got, want)
+	}
+	if got := l.get(id(pruneScan+1), later).TokensAt(later); got >= 50 {
+		t.Errorf("caller-5's bucket holds %.1f tokens, want its drained bucket kept (< 50)", got)
+	}
+	// The next new identity drops caller-4 and caller-100 (full: nothing
+	// was taken from the new bucket) and stops at caller-5.
+	l.get(id(101), later)
+	if got, want := l.len(), 2; got != want {
+		t.Errorf("len() after another identity = %d, want %d (caller-5, caller-101)", got, want)
 	}
 }
 

@@ -24,6 +24,10 @@ const (
 // least recently seen identity's bucket is dropped (it starts full again).
 const maxLimitedIdentities = 10000
 
+// pruneScan is how many of the least recently used buckets a new bucket's
+// insertion looks at for full ones to drop.
+const pruneScan = 4
+
 // rateLimitError is a request refused by a token bucket.
 type rateLimitError struct {
 	Limit      string // limitIdentity or limitGlobal
@@ -59,6 +63,15 @@ func take(lim *rate.Limiter, now time.Time) (retryAfter int, ok bool) {
 }
 
 // identityLimiters holds one bucket per caller identity in a bounded LRU.
+//
+// A bucket that is full again (its caller was quiet for burst/rate seconds,
+// 5 with the defaults) is the same as a new one, so dropping it forgets
+// nothing. Each insertion drops full buckets from the least recently used
+// end (up to pruneScan), so the buckets kept are about those of the callers
+// seen in the last few seconds, not the last maxLimitedIdentities callers:
+// a few hundred bytes per identity that a fleet of short jobs would
+// otherwise keep for good. Beyond max, the least recently used bucket is
+// dropped even if not full (that caller's bucket starts full again).
 type identityLimiters struct {
 	rate  rate.Limit
 	burst int
@@ -66,11 +79,15 @@ type identityLimiters struct {
 
 	mu    sync.Mutex
 	order *list.List // of *identityBucket, most recently used first
-	byKey map[string]*list.Element
+	byKey map[identityKey]*list.Element
 }
 
+// identityKey is an identity: the issuer's name and the token's sub. A
+// struct, not the two joined, so that a lookup allocates nothing.
+type identityKey struct{ issuer, subject string }
+
 type identityBucket struct {
-	key string
+	key identityKey
 	lim *rate.Limiter
 }
 
@@ -80,27 +97,38 @@ func newIdentityLimiters(r float64, burst, maxEntries int) *identityLimiters {
 	}
 	return &identityLimiters{
 		rate: rate.Limit(r), burst: max(burst, 1), max: maxEntries,
-		order: list.New(), byKey: make(map[string]*list.Element),
+		order: list.New(), byKey: make(map[identityKey]*list.Element),
 	}
 }
 
-// get returns key's bucket, creating it (and evicting the least recently
-// used one beyond max) when it is new.
-func (l *identityLimiters) get(key string) *rate.Limiter {
+// get returns key's bucket, creating it when it is new: first dropping
+// full buckets from the least recently used end, then, beyond max, the
+// least recently used one.
+func (l *identityLimiters) get(key identityKey, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if el, ok := l.byKey[key]; ok {
 		l.order.MoveToFront(el)
 		return el.Value.(*identityBucket).lim
 	}
+	for range pruneScan {
+		oldest := l.order.Back()
+		if oldest == nil || oldest.Value.(*identityBucket).lim.TokensAt(now) < float64(l.burst) {
+			break
+		}
+		l.remove(oldest)
+	}
 	b := &identityBucket{key: key, lim: rate.NewLimiter(l.rate, l.burst)}
 	l.byKey[key] = l.order.PushFront(b)
 	for l.order.Len() > l.max {
-		oldest := l.order.Back()
-		l.order.Remove(oldest)
-		delete(l.byKey, oldest.Value.(*identityBucket).key)
+		l.remove(l.order.Back())
 	}
 	return b.lim
+}
+
+func (l *identityLimiters) remove(el *list.Element) {
+	l.order.Remove(el)
+	delete(l.byKey, el.Value.(*identityBucket).key)
 }
 
 func (l *identityLimiters) len() int {
@@ -115,7 +143,8 @@ func (s *Server) allowIdentity(id *auth.Identity) error {
 	if s.perIdentity == nil {
 		return nil
 	}
-	if wait, ok := take(s.perIdentity.get(id.Issuer+"\x00"+id.Subject), s.now()); !ok {
+	now := s.now()
+	if wait, ok := take(s.perIdentity.get(identityKey{id.Issuer, id.Subject}, now), now); !ok {
 		return &rateLimitError{Limit: limitIdentity, RetryAfter: wait}
 	}
 	return nil
