@@ -152,6 +152,11 @@ func checkConfig(cfg Config) (*url.URL, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, usageError(nil, "--url must not contain user info, a query or a fragment")
 	}
+	// The TLS flags would do nothing for a plain-HTTP broker: say so rather
+	// than send the token in clear while the caller believes it is not.
+	if u.Scheme == "http" && (cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "") {
+		return nil, usageError(nil, "--ca-file, --cert-file and --key-file need an https:// --url; this one is plain http")
+	}
 	if cfg.Profile == "" {
 		return nil, usageError(nil, "no profile given (--profile)")
 	}

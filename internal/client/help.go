@@ -17,6 +17,7 @@ Flags:
   --cert-file PATH     client certificate (PEM, chain allowed) to present when
                        the broker requires one (server.tls.client_ca_file)
   --key-file PATH      the certificate's private key (PEM); with --cert-file
+                       (the three TLS flags need an https:// --url)
   --timeout DURATION   limit for the whole call, token source included (default 30s)
 
 TOKEN-SOURCE, exactly one of:

@@ -89,8 +89,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{name: "no-profile", cfg: Config{URL: b.srv.URL, Source: good}, wantStderr: "broker: no profile given (--profile)\n"},
 		{name: "profile-with-newline", cfg: Config{URL: b.srv.URL, Profile: "a\nb", Source: good}, wantStderr: "broker: --profile must be at most 256 bytes without control characters\n"},
 		{name: "no-source", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy"}, wantStderr: "broker: no token source given (--token-file, --token-env or --github-actions)\n"},
-		{name: "ca-file-missing", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CAFile: filepath.Join(dir, "ca.pem")}, wantStderr: `broker: ca file "` + dir + `/ca.pem": no such file or directory` + "\n"},
-		{name: "ca-file-not-pem", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CAFile: writeFile(t, dir, "junk.pem", "not pem")}, wantStderr: `broker: ca file "` + dir + `/junk.pem": no PEM certificate found` + "\n"},
+		{name: "ca-file-with-http-url", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CAFile: writeFile(t, dir, "ca-for-http.pem", "not read")}, wantStderr: "broker: --ca-file, --cert-file and --key-file need an https:// --url; this one is plain http\n"},
+		{name: "cert-files-with-http-url", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CertFile: "c.pem", KeyFile: "k.pem"}, wantStderr: "broker: --ca-file, --cert-file and --key-file need an https:// --url; this one is plain http\n"},
+		{name: "ca-file-missing", cfg: Config{URL: "https://broker.example", Profile: "prod-deploy", Source: good, CAFile: filepath.Join(dir, "ca.pem")}, wantStderr: `broker: ca file "` + dir + `/ca.pem": no such file or directory` + "\n"},
+		{name: "ca-file-not-pem", cfg: Config{URL: "https://broker.example", Profile: "prod-deploy", Source: good, CAFile: writeFile(t, dir, "junk.pem", "not pem")}, wantStderr: `broker: ca file "` + dir + `/junk.pem": no PEM certificate found` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

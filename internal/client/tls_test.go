@@ -213,8 +213,9 @@ func TestRunClientCertificateErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := startBroker(t, answer{status: 200, body: okBody})
+			// https, or the TLS flags are refused before the files are read.
 			exit, stdout, stderr := runClient(t, Config{
-				URL: b.srv.URL, Profile: "prod-deploy", CertFile: tt.certFile, KeyFile: tt.keyFile,
+				URL: "https://" + strings.TrimPrefix(b.srv.URL, "http://"), Profile: "prod-deploy", CertFile: tt.certFile, KeyFile: tt.keyFile,
 				Source: EnvSource{Var: "T", Getenv: func(string) string { return callerJWT }},
 			})
 			if exit != ExitUsage || stdout != "" || stderr != tt.wantStderr {
