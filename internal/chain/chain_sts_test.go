@@ -567,6 +567,40 @@ func TestCacheRestartsWhenPrefixRejected(t *testing.T) {
 	h.wantCalls(2, 3) // hop 2 with cached hop 1 refused, then the whole chain
 }
 
+// TestCacheRestartKeepsServedAnswer: when a background refresh finds its
+// cached hop-1 signer rejected and the restart from hop 1 fails too, the
+// answer being refreshed is still above min_remaining and still served
+// (stale), not dropped with the signer.
+func TestCacheRestartKeepsServedAnswer(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	first, _, err := c.Get(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.clock.Advance(35 * time.Minute)
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "ExpiredToken", Times: 1})
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Status: 503})
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	h.wantCalls(1+3, 1+1) // the fill; then hop 2 refused, hop 1 three SDK attempts
+	got, outcome, err = c.Get(t.Context(), p)
+	if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
+		t.Errorf("Get() after the failed restart = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	c.mu.Lock()
+	_, signer := c.entries.peek(p.signerKey(1))
+	c.mu.Unlock()
+	if signer {
+		t.Errorf("the rejected hop-1 signer is still cached, want it dropped")
+	}
+}
+
 // TestCacheSignerEntryIsNeverAnAnswer: a hop-1 entry keeps only what signs
 // hop 2, under a key no plan has. The plan cut to its first hop (as after a
 // reload that shortens a profile's chain) is a miss that runs hop 1 again

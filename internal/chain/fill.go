@@ -39,8 +39,10 @@ func (c *Cache) fillChain(ctx context.Context, key Key, p Plan) (Credentials, er
 	var he *HopError
 	if start > 0 && errors.As(err, &he) && he.Hop == start+1 && rejectedSigner(he.Code) {
 		// STS no longer honours the cached prefix credentials (revoked,
-		// or issued by an STS that forgot them): start over once.
-		c.evict(p)
+		// or issued by an STS that forgot them): start over once. Only
+		// the signers go: the answer being refreshed is still served
+		// while above MinRemaining if this run fails too.
+		c.evictSigners(p)
 		creds, err = c.runFrom(ctx, p, 0, nil)
 	}
 	if err != nil {
@@ -66,7 +68,9 @@ func rejectedSigner(code string) bool {
 }
 
 // runFrom runs hops start.. of p, signing hop start with prev, and caches
-// every intermediate result under its signer key, as a signer only.
+// every intermediate result under its signer key, as a signer only. start
+// must be below len(p.Hops) (cachedPrefix returns at most len-1): prev is a
+// signer and never an answer.
 func (c *Cache) runFrom(ctx context.Context, p Plan, start int, prev *Credentials) (Credentials, error) {
 	for i := start; i < len(p.Hops); i++ {
 		creds, err := c.runner.RunHop(ctx, p, i, prev)
@@ -101,8 +105,15 @@ func (c *Cache) cachedPrefix(p Plan) (int, *Credentials) {
 // evict drops p's entry and its signer entries.
 func (c *Cache) evict(p Plan) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.entries.remove(p.Key())
+	c.mu.Unlock()
+	c.evictSigners(p)
+}
+
+// evictSigners drops p's signer entries, keeping its answer.
+func (c *Cache) evictSigners(p Plan) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for n := 1; n < len(p.Hops); n++ {
 		c.entries.remove(p.signerKey(n))
 	}
