@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/stsbroker/broker/internal/oidctest"
 	"github.com/stsbroker/broker/internal/ststest"
@@ -149,6 +150,13 @@ func TestRateLimitGlobal(t *testing.T) {
 	}
 }
 
+// get returns key's bucket as a request's take would find it.
+func (l *identityLimiters) get(key identityKey, now time.Time) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bucketLocked(key, now)
+}
+
 func TestIdentityLimitersEvictLeastRecentlyUsed(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newIdentityLimiters(1, 1, 2)
@@ -179,6 +187,35 @@ func TestIdentityLimitersEvictLeastRecentlyUsed(t *testing.T) {
 	// identity.
 	if got := l.get(identityKey{"gitlab", "a"}, now); got == a {
 		t.Errorf("get(gitlab, a) returned github's bucket for a, want its own")
+	}
+}
+
+// TestIdentityLimitersTake: one identity's burst is its own, whatever other
+// identities do, and a bucket dropped because it was full gives exactly
+// what it would have given.
+func TestIdentityLimitersTake(t *testing.T) {
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := newIdentityLimiters(1, 1, 1000)
+	a, b, c := identityKey{"github", "a"}, identityKey{"github", "b"}, identityKey{"github", "c"}
+	if _, ok := l.take(a, t0); !ok {
+		t.Fatalf("take(a) = refused, want its one token")
+	}
+	if _, ok := l.take(b, t0); !ok {
+		t.Fatalf("take(b) = refused, want its own token")
+	}
+	if wait, ok := l.take(a, t0); ok || wait != 1 {
+		t.Errorf("take(a) again = %d, %v, want 1, false", wait, ok)
+	}
+	// A second later both are full again; c's insertion drops them.
+	t1 := t0.Add(time.Second)
+	if _, ok := l.take(c, t1); !ok || l.len() != 1 {
+		t.Fatalf("take(c) = %v with %d buckets, want a token and only c's bucket", ok, l.len())
+	}
+	if _, ok := l.take(a, t1); !ok {
+		t.Errorf("take(a) after its full bucket was dropped = refused, want a token")
+	}
+	if wait, ok := l.take(a, t1); ok || wait != 1 {
+		t.Errorf("take(a) again = %d, %v, want 1, false: the new bucket counts", wait, ok)
 	}
 }
 

@@ -101,12 +101,20 @@ func newIdentityLimiters(r float64, burst, maxEntries int) *identityLimiters {
 	}
 }
 
-// get returns key's bucket, creating it when it is new: first dropping
-// full buckets from the least recently used end, then, beyond max, the
-// least recently used one.
-func (l *identityLimiters) get(key identityKey, now time.Time) *rate.Limiter {
+// take takes one token from key's bucket at now (see the function take).
+// The lookup and the take are one step under l.mu: otherwise another
+// identity's insertion could drop the bucket, full, between the two, and
+// the token would be taken from a bucket nobody keeps.
+func (l *identityLimiters) take(key identityKey, now time.Time) (retryAfter int, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return take(l.bucketLocked(key, now), now)
+}
+
+// bucketLocked returns key's bucket, creating it when it is new: first
+// dropping full buckets from the least recently used end, then, beyond max,
+// the least recently used one. l.mu must be held.
+func (l *identityLimiters) bucketLocked(key identityKey, now time.Time) *rate.Limiter {
 	if el, ok := l.byKey[key]; ok {
 		l.order.MoveToFront(el)
 		return el.Value.(*identityBucket).lim
@@ -143,8 +151,7 @@ func (s *Server) allowIdentity(id *auth.Identity) error {
 	if s.perIdentity == nil {
 		return nil
 	}
-	now := s.now()
-	if wait, ok := take(s.perIdentity.get(identityKey{id.Issuer, id.Subject}, now), now); !ok {
+	if wait, ok := s.perIdentity.take(identityKey{id.Issuer, id.Subject}, s.now()); !ok {
 		return &rateLimitError{Limit: limitIdentity, RetryAfter: wait}
 	}
 	return nil
