@@ -30,9 +30,9 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allowIdentity(id); err != nil {
 		return s.refuse(r, err)
 	}
-	names := st.profiles.Allowed(id)
-	if names == nil {
-		names = []string{}
+	names, err := st.profiles.Allowed(id)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

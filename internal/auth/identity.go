@@ -31,9 +31,9 @@ type Identity struct {
 	// The verifier keeps identities for their tokens' lifetime (10 000 by
 	// default), and the claims are needed only when a profile is first
 	// prepared for the token, so they are kept as these bytes rather than
-	// decoded: a GitHub Actions payload is about 800 bytes, and its decoded
-	// map about 2.2 KB in some 60 allocations for the garbage collector to
-	// trace.
+	// decoded: a GitHub Actions payload is about 800 bytes, and keeping its
+	// decoded map instead costs about 1.6 KB more per token, in dozens of
+	// allocations for the garbage collector to trace (BenchmarkVerifiedMemory).
 	Payload []byte
 
 	// derived holds what consumers computed from this identity (Derive):
@@ -48,8 +48,11 @@ type Identity struct {
 // Claims decodes Payload with json.Number for numbers, so that IDs and
 // timestamps keep their exact digits. Each call decodes anew and returns a
 // map that belongs to the caller: 122 allocations and 6.3 KB for a GitHub
-// Actions payload of 865 bytes, 20-40 µs on the machine of bench/RESULTS.md,
-// paid once per token and profile (Prepare) and per profiles listing. For
+// Actions payload of 865 bytes, 20-40 µs on the machine of bench/RESULTS.md.
+// The broker pays it when a profile is first prepared for a token (on
+// every request for a profile a reload retired, or past 16 profiles per
+// token, and after the verification on every request if the verified-token
+// cache is disabled) and once per profiles listing. For
 // an identity from [Verifier.Verify] it cannot fail: the verifier decoded
 // the same bytes the same way before accepting the token.
 func (id *Identity) Claims() (map[string]any, error) {

@@ -138,3 +138,35 @@ func TestPrepareRetired(t *testing.T) {
 		t.Errorf("Prepare() on a profile the next set keeps computed twice, want it kept with the identity")
 	}
 }
+
+// TestUndecodableClaims: an identity whose payload is not a JSON object
+// (never one from the verifier) is an error everywhere, and not one that
+// reads as a refusal: no ConditionError or RenderError, no empty list.
+func TestUndecodableClaims(t *testing.T) {
+	p, err := New(prodDeploy())
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	s, err := NewSet(p)
+	if err != nil {
+		t.Fatalf("NewSet() = %v", err)
+	}
+	for _, payload := range []string{"", "null", "[]", `{"run_id":`, `"x"`} {
+		id := githubIdentity(nil)
+		id.Payload = []byte(payload)
+		var ce *auth.ConditionError
+		var re *RenderError
+		if err := p.Authorize(id); err == nil || errors.As(err, &ce) {
+			t.Errorf("Authorize(payload %q) = %v, want an error that is not a ConditionError", payload, err)
+		}
+		if _, err := p.Render(id, testToken); err == nil || errors.As(err, &re) {
+			t.Errorf("Render(payload %q) = %v, want an error that is not a RenderError", payload, err)
+		}
+		if _, err := p.Prepare(id, testToken); err == nil || errors.As(err, &ce) || errors.As(err, &re) {
+			t.Errorf("Prepare(payload %q) = %v, want an error that is neither", payload, err)
+		}
+		if names, err := s.Allowed(id); err == nil || names != nil {
+			t.Errorf("Allowed(payload %q) = %v, %v; want nil and an error", payload, names, err)
+		}
+	}
+}

@@ -256,7 +256,9 @@ func (p *Profile) Issuer() string { return p.issuer }
 // issuer must be the profile's (else a *auth.ConditionError with Operator
 // "issuer" and Claim "iss"), and its claims must meet the profile's
 // conditions (the *auth.ConditionError of [auth.Conditions.Match]). Neither
-// error carries a claim value or a value it had to match.
+// error carries a claim value or a value it had to match. An identity whose
+// Payload does not decode ([auth.Identity.Claims]; never one from the
+// verifier) gives another error, which is not a refusal.
 func (p *Profile) Authorize(id *auth.Identity) error {
 	if id == nil || id.Issuer != p.issuer {
 		return &auth.ConditionError{Operator: "issuer", Claim: "iss"}

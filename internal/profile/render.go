@@ -157,10 +157,10 @@ type prepared struct {
 // withoutNulls returns m without its null members, in nested objects and
 // in objects inside lists too, so that a template naming a null claim fails
 // as for a missing one (missingkey=error) instead of rendering "<no value>".
-// It returns m itself when there is no null; m is never modified (it may be
-// shared: Prepare checks conditions and renders on one decoded map). A null element of a list stays (removing it
-// would shift the others): index fails on it (strictIndex), but range over
-// the list yields it, and printing it renders "<no value>".
+// It returns m itself when there is no null; m is never modified. A null
+// element of a list stays (removing it would shift the others): index fails
+// on it (strictIndex), but range over the list yields it, and printing it
+// renders "<no value>".
 func withoutNulls(m map[string]any) map[string]any {
 	out, _ := cleanNulls(m)
 	return out.(map[string]any)

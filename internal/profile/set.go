@@ -62,20 +62,22 @@ func (s *Set) Get(name string) (*Profile, error) {
 }
 
 // Allowed returns the sorted names of the profiles id is authorized for
-// ([Profile.Authorize]); never nil.
-func (s *Set) Allowed(id *auth.Identity) []string {
+// ([Profile.Authorize]); never nil without an error. The error is that of
+// an identity whose claims do not decode (never one from the verifier): it
+// is not an empty list.
+func (s *Set) Allowed(id *auth.Identity) ([]string, error) {
 	names := []string{}
 	if id == nil {
-		return names
+		return names, nil
 	}
 	claims, err := id.Claims() // once, not once per profile
 	if err != nil {
-		return names
+		return nil, fmt.Errorf("profile: allowed: %w", err)
 	}
 	for _, n := range s.names {
 		if s.byName[n].authorize(id, claims) == nil {
 			names = append(names, n)
 		}
 	}
-	return names
+	return names, nil
 }

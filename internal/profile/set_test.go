@@ -106,7 +106,11 @@ func TestSetAllowed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, s.Allowed(tt.id)); diff != "" {
+			got, err := s.Allowed(tt.id)
+			if err != nil {
+				t.Fatalf("Allowed() error = %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Allowed() mismatch (-want +got):\n%s", diff)
 			}
 		})
