@@ -41,8 +41,11 @@ func floorHandler() http.Handler {
 	})
 }
 
-// noCache verifies the caller's token, authorizes and renders the profile,
-// and runs the whole chain on every request: what a per-job action costs.
+// noCache is the broker without its credentials cache: it verifies the
+// caller's token and prepares the profile as the broker does (a remembered
+// token is a hash and a lookup; authorizing and rendering happen once per
+// token), and runs the whole chain on every request: what a per-job action
+// costs in STS calls.
 type noCache struct {
 	verifier *auth.Verifier
 	profile  *profile.Profile
@@ -92,16 +95,14 @@ func (n *noCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
-	if err := n.profile.Authorize(id); err != nil {
+	// Authorize and render as the broker does (once per verified token):
+	// what this handler leaves out is only the credentials cache.
+	keyed, err := n.profile.Prepare(id, chain.Secret(token))
+	if err != nil {
 		http.Error(w, "not authorized", http.StatusForbidden)
 		return
 	}
-	plan, err := n.profile.Render(id, chain.Secret(token))
-	if err != nil {
-		http.Error(w, "cannot render", http.StatusForbidden)
-		return
-	}
-	c, err := n.runner.Run(ctx, plan)
+	c, err := n.runner.Run(ctx, keyed.Plan())
 	if err != nil {
 		http.Error(w, "sts failed", http.StatusBadGateway)
 		return
