@@ -275,25 +275,16 @@ func TestCacheServesWhileSTSDown(t *testing.T) {
 	}
 	h.sts.InjectFault("", ststest.Fault{Status: 503})
 	h.clock.Advance(35 * time.Minute)
-
-	got, outcome, err := c.Get(t.Context(), p)
-	if err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
-		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
-	}
-	waitRefreshes(c)
-	if n := h.sts.CallsByOutcome(actionAssumeRole, "ServiceUnavailable"); n != 3 {
-		t.Errorf("AssumeRole answered ServiceUnavailable %d times, want 3 (SDK attempts)", n)
-	}
-	got, outcome, err = c.Get(t.Context(), p)
-	if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
-		t.Errorf("Get() after failed refresh = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
-	}
-	waitRefreshes(c)
+	wantFailedRefresh(t, c, p, first, func() {
+		if n := h.sts.CallsByOutcome(actionAssumeRole, "ServiceUnavailable"); n != 3 {
+			t.Errorf("AssumeRole answered ServiceUnavailable %d times, want 3 (SDK attempts)", n)
+		}
+	})
 
 	// Below min_remaining nothing is served: the error, never zero values.
 	h.clock.Advance(10 * time.Minute)
 	p.WebIdentityToken = h.token("myorg/app")
-	got, outcome, err = c.Get(t.Context(), p)
+	got, outcome, err := c.Get(t.Context(), p)
 	var he *HopError
 	if !errors.As(err, &he) || he.Kind != Unavailable || he.Code != "ServiceUnavailable" || he.Hop != 2 {
 		t.Fatalf("Get() below min_remaining error = %v, want hop 2 ServiceUnavailable Unavailable", err)
@@ -582,23 +573,12 @@ func TestCacheRestartKeepsServedAnswer(t *testing.T) {
 	h.clock.Advance(35 * time.Minute)
 	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "ExpiredToken", Times: 1})
 	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Status: 503})
-	got, outcome, err := c.Get(t.Context(), p)
-	if err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
-		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
-	}
-	waitRefreshes(c)
-	h.wantCalls(1+3, 1+1) // the fill; then hop 2 refused, hop 1 three SDK attempts
-	got, outcome, err = c.Get(t.Context(), p)
-	if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
-		t.Errorf("Get() after the failed restart = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
-	}
-	waitRefreshes(c)
-	c.mu.Lock()
-	_, signer := c.entries.peek(p.signerKey(1))
-	c.mu.Unlock()
-	if signer {
-		t.Errorf("the rejected hop-1 signer is still cached, want it dropped")
-	}
+	wantFailedRefresh(t, c, p, first, func() {
+		h.wantCalls(1+3, 1+1) // the fill; then hop 2 refused, hop 1 three SDK attempts
+		if _, ok := signerEntry(c, p, 1); ok {
+			t.Errorf("the rejected hop-1 signer is still cached, want it dropped")
+		}
+	})
 }
 
 // TestCacheSignerEntryIsNeverAnAnswer: a hop-1 entry keeps only what signs
@@ -612,13 +592,11 @@ func TestCacheSignerEntryIsNeverAnAnswer(t *testing.T) {
 	if _, _, err := c.Get(t.Context(), long); err != nil {
 		t.Fatalf("Get(two hops) = %v", err)
 	}
-	c.mu.Lock()
-	signer, ok := c.entries.peek(long.signerKey(1))
-	c.mu.Unlock()
+	signer, ok := signerEntry(c, long, 1)
 	if !ok {
 		t.Fatalf("no hop-1 signer entry after a two-hop chain")
 	}
-	if got := signer.credentials(); !got.Valid() || got.AssumedRoleARN != "" || got.AccountID != "" || got.SourceIdentity != "" || got.RoleARN != long.Hops[0].RoleARN {
+	if got := signer; !got.Valid() || got.AssumedRoleARN != "" || got.AccountID != "" || got.SourceIdentity != "" || got.RoleARN != long.Hops[0].RoleARN {
 		t.Errorf("hop-1 signer entry = %+v, want keys, expiration and role %s only", got, long.Hops[0].RoleARN)
 	}
 

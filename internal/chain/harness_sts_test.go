@@ -157,6 +157,35 @@ func (h *harness) wantCalls(webIdentity, assumeRole int) {
 // while no Get runs.
 func waitRefreshes(c *Cache) { c.wg.Wait() }
 
+// signerEntry returns the cached signer of p's first n hops.
+func signerEntry(c *Cache, p Plan, n int) (Credentials, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries.peek(p.signerKey(n))
+	if !ok {
+		return Credentials{}, false
+	}
+	return e.credentials(), true
+}
+
+// wantFailedRefresh checks that p's entry, inside refresh_before, is served
+// (refresh) while its background refresh fails, and then served as stale.
+// check runs after the failed refresh, before the stale request.
+func wantFailedRefresh(t *testing.T, c *Cache, p Plan, first Credentials, check func()) {
+	t.Helper()
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	check()
+	got, outcome, err = c.Get(t.Context(), p)
+	if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
+		t.Errorf("Get() after the failed refresh = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+}
+
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
