@@ -84,6 +84,10 @@ type Cache struct {
 	refreshing map[Key]struct{}
 	health     health
 	closed     bool
+
+	// beforeFlight, if set (tests only), runs in GetKeyed between a miss
+	// and joining or starting the key's flight.
+	beforeFlight func()
 }
 
 // NewCache returns a Cache for cfg.
@@ -144,33 +148,31 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 	if len(p.Hops) == 0 {
 		return Credentials{}, Miss, errors.New("chain: plan has no hops")
 	}
-	now := c.now()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return Credentials{}, Miss, ErrClosed
 	}
-	if e, ok := c.entries.get(key, now); ok {
-		left := e.expiration.Sub(now)
-		if left >= c.refreshBefore {
-			creds := e.credentials()
-			c.mu.Unlock()
-			return creds, Hit, nil
-		}
-		if left >= c.minRemaining {
-			creds, outcome := e.credentials(), Refresh
-			if e.refreshFailed {
-				outcome = Stale
-			}
-			c.startRefreshLocked(key, p)
-			c.mu.Unlock()
-			return creds, outcome, nil
-		}
+	if creds, outcome, ok := c.lookupLocked(key, p); ok {
+		c.mu.Unlock()
+		return creds, outcome, nil
 	}
 	c.mu.Unlock()
+	if c.beforeFlight != nil {
+		c.beforeFlight()
+	}
 
 	for {
 		ch := c.group.DoChan(string(key[:]), func() (any, error) {
+			// A fill of this key may have stored its answer after this
+			// request's lookup and ended before this flight began: serve
+			// that answer instead of running a second chain.
+			c.mu.Lock()
+			creds, outcome, ok := c.lookupLocked(key, p)
+			c.mu.Unlock()
+			if ok {
+				return served{creds, outcome}, nil
+			}
 			fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 			defer cancel()
 			stop := context.AfterFunc(c.base, cancel)
@@ -187,11 +189,44 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 			if res.Err != nil {
 				return Credentials{}, Miss, res.Err
 			}
+			if s, ok := res.Val.(served); ok {
+				return s.creds, s.outcome, nil
+			}
 			return res.Val.(Credentials), Miss, nil
 		case <-ctx.Done():
 			return Credentials{}, Miss, ctx.Err()
 		}
 	}
+}
+
+// served is a flight's result when the answer was found in the cache.
+type served struct {
+	creds   Credentials
+	outcome Outcome
+}
+
+// lookupLocked returns key's entry if it may be served (at least
+// MinRemaining left): a hit, or below RefreshBefore a refresh (stale if the
+// last one failed), starting the background refresh. c.mu must be held.
+func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
+	now := c.now()
+	e, ok := c.entries.get(key, now)
+	if !ok {
+		return Credentials{}, Miss, false
+	}
+	left := e.expiration.Sub(now)
+	if left >= c.refreshBefore {
+		return e.credentials(), Hit, true
+	}
+	if left < c.minRemaining {
+		return Credentials{}, Miss, false
+	}
+	outcome := Refresh
+	if e.refreshFailed {
+		outcome = Stale
+	}
+	c.startRefreshLocked(key, p, e)
+	return e.credentials(), outcome, true
 }
 
 // Len returns the number of entries, final and per-hop.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,6 +161,44 @@ func TestCacheSingleFlight(t *testing.T) {
 	if got := c.Len(); got != 2 {
 		t.Errorf("Len() = %d, want 2 (final and hop-1 entries)", got)
 	}
+}
+
+// TestCacheSingleFlightAfterFill: a request that missed just before another
+// request's fill stored its answer, and reaches the flight just after that
+// fill ended, is served the stored answer (a hit), not a second chain.
+func TestCacheSingleFlightAfterFill(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	missed, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	c.beforeFlight = func() {
+		if first.CompareAndSwap(false, true) {
+			close(missed)
+			<-release
+		}
+	}
+	type result struct {
+		creds   Credentials
+		outcome Outcome
+		err     error
+	}
+	late := make(chan result)
+	go func() {
+		creds, outcome, err := c.Get(t.Context(), p)
+		late <- result{creds, outcome, err}
+	}()
+	<-missed // the late request has looked up the cache and found nothing
+	filled, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Miss {
+		t.Fatalf("Get() = %s, %v, want miss, nil", outcome, err)
+	}
+	close(release)
+	got := <-late
+	if got.err != nil || got.outcome != Hit || got.creds.AccessKeyID != filled.AccessKeyID {
+		t.Errorf("late Get() = %s, %s, %v, want %s, hit, nil", got.creds.AccessKeyID, got.outcome, got.err, filled.AccessKeyID)
+	}
+	h.wantCalls(1, 1)
 }
 
 func TestCacheIdentitiesNeverShare(t *testing.T) {

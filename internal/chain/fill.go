@@ -122,20 +122,21 @@ func (c *Cache) evictSigners(p Plan) {
 // startRefreshLocked starts the background refresh of key unless one runs
 // or MaxRefreshes do; a skipped refresh is retried by the next request.
 // c.mu must be held.
-func (c *Cache) startRefreshLocked(key Key, p Plan) {
+func (c *Cache) startRefreshLocked(key Key, p Plan, old *entry) {
 	if _, ok := c.refreshing[key]; ok || len(c.refreshing) >= c.maxRefreshes || c.closed {
 		return
 	}
 	c.refreshing[key] = struct{}{}
 	c.wg.Add(1)
-	go c.refresh(key, p)
+	go c.refresh(key, p, old)
 }
 
 // refresh fills key in the background, joining a fill already running. A
 // failure keeps the old entry (it is served while above MinRemaining) and
-// marks it so hits report [Stale]. When every STS slot is taken the refresh
-// is skipped: the entry is still served and the next request retries.
-func (c *Cache) refresh(key Key, p Plan) {
+// marks it so hits report [Stale]; only old, the entry being refreshed, is
+// marked, not one a fill stored meanwhile. When every STS slot is taken the
+// refresh is skipped: the entry is still served and the next request retries.
+func (c *Cache) refresh(key Key, p Plan, old *entry) {
 	defer c.wg.Done()
 	_, err, _ := c.group.Do(string(key[:]), func() (any, error) {
 		ctx, cancel := context.WithTimeout(c.base, c.fillTimeout)
@@ -145,7 +146,7 @@ func (c *Cache) refresh(key Key, p Plan) {
 	skipped := errors.Is(err, errNoSlot)
 	c.mu.Lock()
 	delete(c.refreshing, key)
-	if e, ok := c.entries.peek(key); ok && err != nil && !skipped {
+	if e, ok := c.entries.peek(key); ok && e == old && err != nil && !skipped {
 		e.refreshFailed = true
 	}
 	c.mu.Unlock()
