@@ -620,6 +620,40 @@ func TestCacheRestartKeepsServedAnswer(t *testing.T) {
 	})
 }
 
+// TestCacheExpiredCallerTokenKeepsEntry: a refresh that runs
+// AssumeRoleWithWebIdentity with a caller's token STS finds expired
+// (ExpiredTokenException) fails for that token only: the shared entry is
+// still served (stale), and the next token refreshes it.
+func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	p.Hops = p.Hops[:1] // one hop: every refresh needs the caller's token
+	first, _, err := c.Get(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	h.clock.Advance(35 * time.Minute)
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "ExpiredTokenException", Times: 1})
+	wantFailedRefresh(t, c, p, first, func() {
+		if n := h.sts.CallsByOutcome(actionWebIdentity, "ExpiredTokenException"); n != 1 {
+			t.Errorf("AssumeRoleWithWebIdentity answered ExpiredTokenException %d times, want 1", n)
+		}
+	})
+	// The old token has expired by now (35 minutes on), so the stale
+	// request's refresh failed the same way; a new token's refresh works.
+	p.WebIdentityToken = h.token("myorg/app")
+	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("Get(new token) = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+	}
+	waitRefreshes(c)
+	got, outcome, err := c.Get(t.Context(), p)
+	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
+		t.Errorf("Get() after a good refresh = %s, %s, %v, want new credentials, hit, nil", got.AccessKeyID, outcome, err)
+	}
+	h.wantCalls(4, 0)
+}
+
 // TestCacheSignerEntryIsNeverAnAnswer: a hop-1 entry keeps only what signs
 // hop 2, under a key no plan has. The plan cut to its first hop (as after a
 // reload that shortens a profile's chain) is a miss that runs hop 1 again

@@ -22,13 +22,19 @@ var unavailableCodes = map[string]bool{
 }
 
 // evictingCodes are STS refusals that mean cached credentials of the plan are
-// no longer to be trusted: the identity or its token was rejected.
+// no longer to be trusted: the identity was rejected (design.md: AccessDenied,
+// InvalidIdentityToken, ExpiredToken).
+//
+// ExpiredTokenException is not one of them: AssumeRoleWithWebIdentity says
+// so when the one caller's token that a fill used has expired (the verifier
+// allows a few seconds of skew past exp), which says nothing about the
+// identity's other tokens or about the credentials they share. The request
+// fails; a refresh keeps the entry (stale) for the next caller's token.
 var evictingCodes = map[string]bool{
-	"AccessDenied":          true,
-	"InvalidIdentityToken":  true,
-	"ExpiredToken":          true,
-	"ExpiredTokenException": true,
-	"IDPRejectedClaim":      true,
+	"AccessDenied":         true,
+	"InvalidIdentityToken": true,
+	"ExpiredToken":         true,
+	"IDPRejectedClaim":     true,
 }
 
 // classify turns an error of the STS call of hop i (0-based) into a

@@ -48,7 +48,7 @@ func TestClassify(t *testing.T) {
 		{name: "access-denied", err: sdkError(403, "AccessDenied"), wantCode: "AccessDenied", wantKind: Refused, wantEvict: true},
 		{name: "validation-error", err: sdkError(400, "ValidationError"), wantCode: "ValidationError", wantKind: Refused},
 		{name: "invalid-identity-token", err: sdkError(400, "InvalidIdentityToken"), wantCode: "InvalidIdentityToken", wantKind: Refused, wantEvict: true},
-		{name: "expired-token-exception", err: sdkError(400, "ExpiredTokenException"), wantCode: "ExpiredTokenException", wantKind: Refused, wantEvict: true},
+		{name: "expired-token-exception", err: sdkError(400, "ExpiredTokenException"), wantCode: "ExpiredTokenException", wantKind: Refused, wantEvict: false},
 		{name: "expired-token", err: sdkError(403, "ExpiredToken"), wantCode: "ExpiredToken", wantKind: Refused, wantEvict: true},
 		{name: "idp-rejected-claim", err: sdkError(403, "IDPRejectedClaim"), wantCode: "IDPRejectedClaim", wantKind: Refused, wantEvict: true},
 		{name: "throttling", err: sdkError(400, "Throttling"), wantCode: "Throttling", wantKind: Unavailable},
