@@ -128,8 +128,10 @@ func (ps *problems) cache(c *Cache, profiles map[string]*Profile) {
 	if c.RefreshBefore <= 0 {
 		ps.add("cache.refresh_before", "%s must be positive", c.RefreshBefore)
 	}
-	if c.MinRemaining < 0 {
-		ps.add("cache.min_remaining", "%s must not be negative", c.MinRemaining)
+	// Zero would serve credentials up to their last second (and the cache
+	// would take it for unset and use its default).
+	if c.MinRemaining <= 0 {
+		ps.add("cache.min_remaining", "%s must be positive", c.MinRemaining)
 	}
 	if c.MinRemaining >= c.RefreshBefore {
 		ps.add("cache.min_remaining", "%s must be shorter than cache.refresh_before (%s)", c.MinRemaining, c.RefreshBefore)

@@ -282,6 +282,11 @@ var validateTests = []struct {
 		want: []string{"test.yaml: cache.min_remaining: 20m must be shorter than cache.refresh_before (20m)"},
 	},
 	{
+		name: "cache-min-remaining-zero",
+		yaml: "cache: {min_remaining: 0s}\n" + validYAML,
+		want: []string{"test.yaml: cache.min_remaining: 0s must be positive"},
+	},
+	{
 		name: "cache-refresh-before-not-below-shortest-hop",
 		yaml: "cache: {refresh_before: 45m, min_remaining: 20m}\n" + chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", duration: 45m}`),
 		want: []string{"test.yaml: cache.refresh_before: 45m must be shorter than the shortest hop duration (45m at profiles.p.chain[1].duration)"},
