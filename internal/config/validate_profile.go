@@ -80,6 +80,18 @@ func (ps *problems) conditions(path string, p *Profile) {
 	if p.Conditions.Len() == 0 {
 		ps.add(path, "at least one condition is required: without one, every token from issuer %q could use this profile", p.Issuer)
 	}
+	// A claim whose StringLike values include one made only of * and ?
+	// is met by any value: conditions that are all like that are as good
+	// as none.
+	restricts := len(p.Conditions.StringEquals) > 0
+	for _, values := range p.Conditions.StringLike {
+		if len(values) > 0 && !slices.ContainsFunc(values, matchesAny) {
+			restricts = true
+		}
+	}
+	if p.Conditions.Len() > 0 && !restricts {
+		ps.add(path, "every condition is a StringLike pattern of only * and ?, which every token from issuer %q meets: name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+	}
 	ops := []struct {
 		name string
 		m    map[string]StringList
@@ -95,6 +107,12 @@ func (ps *problems) conditions(path string, p *Profile) {
 			}
 		}
 	}
+}
+
+// matchesAny reports whether a StringLike pattern matches every value
+// (of at least as many characters as it has ?).
+func matchesAny(pattern string) bool {
+	return pattern != "" && strings.Trim(pattern, "*?") == ""
 }
 
 // hop checks one hop; i is its 0-based index and web reports whether hop 1

@@ -16,6 +16,11 @@ var validateTests = []struct {
 }{
 	{name: "valid", yaml: validYAML},
 	{
+		// A wildcard beside a condition that names the caller is fine.
+		name: "valid-wildcard-beside-a-restriction",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", job_workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
+	},
+	{
 		name: "no-issuers",
 		yaml: "profiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
 		want: []string{
@@ -270,6 +275,11 @@ var validateTests = []struct {
 		name: "no-conditions",
 		yaml: prof(`{issuer: github, chain: [` + validHop1 + `]}`),
 		want: []string{`test.yaml: profiles.p.conditions: at least one condition is required: without one, every token from issuer "github" could use this profile`},
+	},
+	{
+		name: "conditions-match-any-token",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", ref: ["refs/heads/main", "?*"]}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which every token from issuer "github" meets: name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
