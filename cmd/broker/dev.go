@@ -106,9 +106,6 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	issuer, err := oidctest.NewServer(oidctest.Options{})
 	if err != nil {
 		return err
@@ -127,17 +124,24 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 		return err
 	}
 	tokenPath := filepath.Join(dir, "token")
-	if err := writeDevToken(issuer, tokenPath); err != nil {
-		return err
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	refreshed := make(chan error, 1)
-	go func() { refreshed <- refreshDevToken(ctx, issuer, tokenPath) }()
-
+	var refreshed chan error
+	// Files are written only once the listener is bound: a second dev
+	// that cannot bind (the same --addr) must not replace the running
+	// one's token with a token of its own issuer, which dies with it.
 	err = serve(ctx, cfg, options{Log: log}, func(brokerAddr string) {
-		if werr := writeDevFiles(dir, "http://"+brokerAddr, emulator.URL()); werr != nil {
+		werr := os.MkdirAll(dir, 0o700)
+		if werr == nil {
+			werr = writeDevToken(issuer, tokenPath)
+		}
+		if werr == nil {
+			refreshed = make(chan error, 1)
+			go func() { refreshed <- refreshDevToken(ctx, issuer, tokenPath) }()
+			werr = writeDevFiles(dir, "http://"+brokerAddr, emulator.URL())
+		}
+		if werr != nil {
 			log.Error("cannot write dev files", zap.Error(werr))
 			cancel()
 			return
@@ -145,8 +149,10 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 		printDevHelp(stdout, dir, "http://"+brokerAddr, issuer.URL(), emulator.URL())
 	})
 	cancel()
-	if rerr := <-refreshed; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
-		err = rerr
+	if refreshed != nil {
+		if rerr := <-refreshed; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
+			err = rerr
+		}
 	}
 	return err
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -279,6 +281,31 @@ func TestDevProcess(t *testing.T) {
 			t.Errorf("%s = %q, want it to contain %q", f, b, want)
 		}
 	}
+
+	// A second dev on the same address and directory cannot bind, and
+	// leaves the running one's files alone.
+	t.Run("second-instance", func(t *testing.T) {
+		env, err := os.ReadFile(filepath.Join(dir, "env"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`BROKER_URL='?http://([^'\n]+)`).FindSubmatch(env)
+		if m == nil {
+			t.Fatalf("no BROKER_URL in env file %q", env)
+		}
+		out, err := exec.CommandContext(t.Context(), brokerBin, "dev", "--addr", string(m[1]), "--dir", dir).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitFailure || !strings.Contains(string(out), "address already in use") {
+			t.Errorf("second broker dev = %v, %q; want exit %d, address already in use", err, out, exitFailure)
+		}
+		for _, f := range []string{"token", "env"} {
+			b, err := os.ReadFile(filepath.Join(dir, f))
+			want := map[string][]byte{"token": token, "env": env}[f]
+			if err != nil || !bytes.Equal(b, want) {
+				t.Errorf("%s changed after the second dev (read error: %v), want it unchanged", f, err)
+			}
+		}
+	})
 
 	wantARN := regexp.MustCompile(`^arn:aws:sts::222222222222:assumed-role/ci-deploy-role/gha-\d+$`)
 	for _, cli := range clis {
