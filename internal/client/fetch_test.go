@@ -224,6 +224,12 @@ func TestRunAnswers(t *testing.T) {
 			wantStderr: "broker: 401 invalid_token\n",
 		},
 		{
+			name:       "431-headers-too-large",
+			answer:     answer{status: 431, header: map[string]string{"Content-Type": "text/plain"}, body: "431 Request Header Fields Too Large"},
+			wantExit:   ExitRefused,
+			wantStderr: "broker: 431: request headers too large: the token is longer than the broker accepts (16 KiB)\n",
+		},
+		{
 			name:       "redirect-not-followed",
 			answer:     answer{status: 302, header: map[string]string{"Location": "http://127.0.0.1:1/steal"}},
 			wantExit:   ExitRefused,

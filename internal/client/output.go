@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"time"
 )
 
@@ -88,6 +89,12 @@ func parseErrorBody(status int, body []byte) *Error {
 	e := &Error{Exit: exitForStatus(status), Status: status, Message: "unexpected answer"}
 	var eb errorBody
 	if json.Unmarshal(body, &eb) != nil || !validCode(eb.Error) {
+		if status == http.StatusRequestHeaderFieldsTooLarge {
+			// Go's HTTP server answers it itself, in plain text, for
+			// headers over the broker's limit: the token is the only
+			// large header we send.
+			e.Message = "request headers too large: the token is longer than the broker accepts (16 KiB)"
+		}
 		return e
 	}
 	e.Code = eb.Error
