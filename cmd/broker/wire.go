@@ -71,7 +71,9 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 
-	client, ambient, err := chain.NewClient(ctx, chain.ClientConfig{Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint})
+	client, ambient, err := chain.NewClient(ctx, chain.ClientConfig{
+		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Log: o.Log.Named("aws"),
+	})
 	if err != nil {
 		return nil, err
 	}

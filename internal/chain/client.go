@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
+	"go.uber.org/zap"
 )
 
 // ClientConfig configures the one STS client the broker shares between all
@@ -29,12 +31,32 @@ type ClientConfig struct {
 	// MaxBackoff bounds the SDK standard retryer's delay between attempts
 	// (default 2s: a caller is waiting).
 	MaxBackoff time.Duration
+	// Log receives the SDK's own log lines (warnings such as the fallback
+	// to IMDSv1 while looking for ambient credentials), which the SDK
+	// would otherwise print as plain text on stderr; nil drops them.
+	Log *zap.Logger
 }
 
 const (
 	defaultMaxAttempts = 3
 	defaultMaxBackoff  = 2 * time.Second
 )
+
+// sdkLogger is the SDK's logger, writing to zap. The SDK logs no requests
+// or responses unless its ClientLogMode asks (it does not here), so its
+// lines are warnings and notes, without credentials.
+type sdkLogger struct{ log *zap.Logger }
+
+// Logf implements logging.Logger.
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := zap.DebugLevel
+	if c == logging.Warn {
+		level = zap.WarnLevel
+	}
+	if ce := l.log.Check(level, "aws sdk"); ce != nil {
+		ce.Write(zap.String("detail", fmt.Sprintf(format, v...)))
+	}
+}
 
 // NewClient builds the one *sts.Client the broker shares, from the SDK's
 // default configuration with our region, HTTP client and retry bounds. It
@@ -54,7 +76,14 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sts.Client, aws.Credenti
 	if backoff <= 0 {
 		backoff = defaultMaxBackoff
 	}
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(newRetryer(attempts, backoff))}
+	log := cfg.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryer(newRetryer(attempts, backoff)),
+		config.WithLogger(sdkLogger{log}),
+	}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}
