@@ -1,10 +1,14 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 
 	"github.com/stsbroker/broker/internal/auth"
 )
+
+// errNotBearer is the message for an Authorization header of another scheme.
+const errNotBearer = `the Authorization header must be "Bearer <JWT>"`
 
 // bearerToken extracts the JWT from an Authorization header value. With
 // allowRaw, a value without a scheme is taken as the token itself: that is how
@@ -26,7 +30,10 @@ func bearerToken(header string, maxBytes int, allowRaw bool) (string, error) {
 	case allowRaw:
 		tok = header
 	default:
-		return "", &auth.TokenError{Reason: auth.ReasonMalformed}
+		// Another scheme (Basic), or the bare token where only Bearer is
+		// taken: say what the header must hold, not that the token is bad.
+		return "", &apiError{Status: http.StatusUnauthorized, Code: codeInvalidToken,
+			Message: errNotBearer, Err: &auth.TokenError{Reason: auth.ReasonMalformed}}
 	}
 	switch {
 	case tok == "":
