@@ -14,7 +14,9 @@ import (
 
 func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("credential-process", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The AWS CLI shows this command's stderr: a flag error is one line
+	// (below), not the whole help; --help prints it.
+	fs.SetOutput(io.Discard)
 	var (
 		url       = fs.String("url", os.Getenv("BROKER_URL"), "broker base `URL` (default $BROKER_URL)")
 		name      = fs.String("profile", "", "profile `NAME` to get credentials for (required)")
@@ -27,16 +29,24 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 		keyFile   = fs.String("key-file", "", "private key (PEM) of --cert-file")
 		timeout   = fs.Duration("timeout", 30*time.Second, "give up after this long")
 	)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), client.HelpText) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return client.ExitUsage
-	}
 	usageErr := func(msg string) int {
 		fmt.Fprintf(stderr, "broker: %s (see broker credential-process --help)\n", msg)
 		return client.ExitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, client.HelpText)
+			return exitOK
+		}
+		return usageErr(err.Error())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["audience"] && !*github {
+		return usageErr("--audience goes with --github-actions only")
+	}
+	if *timeout <= 0 {
+		return usageErr("--timeout must be positive")
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments")

@@ -36,7 +36,12 @@ func TestRunUsage(t *testing.T) {
 			wantStderr: "exactly one of"},
 		{name: "cp-no-profile", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--token-env", "X"}, wantCode: 2,
 			wantStderr: "--profile are required"},
-		{name: "cp-bad-flag", args: []string{"credential-process", "--nope"}, wantCode: 2, wantStderr: "flag provided but not defined"},
+		{name: "cp-bad-flag", args: []string{"credential-process", "--nope"}, wantCode: 2,
+			wantStderr: "broker: flag provided but not defined: -nope (see broker credential-process --help)\n"},
+		{name: "cp-audience-without-github", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--audience", "a"}, wantCode: 2,
+			wantStderr: "broker: --audience goes with --github-actions only (see broker credential-process --help)\n"},
+		{name: "cp-zero-timeout", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--timeout", "0s"}, wantCode: 2,
+			wantStderr: "broker: --timeout must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +56,10 @@ func TestRunUsage(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tt.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			}
+			// credential-process errors are one line: the AWS CLI shows them.
+			if len(tt.args) > 0 && tt.args[0] == "credential-process" && code != 0 && strings.Count(stderr.String(), "\n") != 1 {
+				t.Errorf("stderr = %q, want one line", stderr.String())
 			}
 		})
 	}
