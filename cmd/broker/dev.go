@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,6 +92,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "broker dev: no arguments are accepted")
+		return exitUsage
+	}
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !config.IsLoopback(host) {
+		fmt.Fprintf(stderr, "broker dev: --addr %q must be a loopback HOST:PORT such as 127.0.0.1:8080 (dev serves plain http)\n", *addr)
 		return exitUsage
 	}
 	log := newLogger(stderr)

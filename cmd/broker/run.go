@@ -34,8 +34,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "dev":
 		return runDev(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
+		switch {
+		case len(args) == 2 && (args[1] == "--help" || args[1] == "-h"):
+			fmt.Fprint(stderr, "Usage: broker version\n\nPrints the broker's version and commit.\n")
+			return exitOK
+		case len(args) > 1:
+			fmt.Fprintf(stderr, "broker: version takes no arguments or flags\n")
+			return exitUsage
+		}
 		return runVersion(stdout)
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] != "help" && args[1] != "version" {
+			// `broker help serve` is `broker serve --help`.
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:

@@ -103,7 +103,7 @@ func (ps *problems) addr(path, a string) (loopback, ok bool) {
 		ps.add(path, "%q: port must be a number from 0 to 65535", a)
 		return false, false
 	}
-	return isLoopback(host), true
+	return IsLoopback(host), true
 }
 
 func (ps *problems) aws(a *AWS) {
@@ -165,15 +165,15 @@ func (ps *problems) url(path, raw string) *url.URL {
 		ps.add(path, "must be an absolute http or https URL")
 		return nil
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		ps.add(path, "must use https unless the host is loopback")
 		return nil
 	}
 	return u
 }
 
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is localhost or a loopback IP address.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
