@@ -36,7 +36,7 @@ func validProfileName(name string) bool {
 // handleCredentials serves GET /v1/credentials/{profile}[?format=env].
 func (s *Server) handleCredentials(w http.ResponseWriter, r *http.Request) error {
 	format, err := credentialsFormat(r)
-	token, terr := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, false)
+	token, terr := s.requestToken(r, false)
 	if terr != nil {
 		return s.refuse(r, terr)
 	}
@@ -60,7 +60,7 @@ func (s *Server) handleContainer(w http.ResponseWriter, r *http.Request) error {
 	if len(r.URL.RawQuery) > 0 {
 		return badRequest("this endpoint takes no query parameters")
 	}
-	token, err := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, true)
+	token, err := s.requestToken(r, true)
 	if err != nil {
 		return s.refuse(r, err)
 	}

@@ -15,7 +15,7 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if len(r.URL.RawQuery) > 0 {
 		return badRequest("this endpoint takes no query parameters")
 	}
-	token, err := bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, false)
+	token, err := s.requestToken(r, false)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -111,6 +112,31 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
 			}
 		})
+	}
+}
+
+// TestTwoAuthorizationHeaders: a request with two Authorization headers is
+// refused on every route that reads one, whatever they hold.
+func TestTwoAuthorizationHeaders(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	token := b.mint(t)
+	for _, path := range []string{"/v1/credentials/prod-deploy", "/v1/container/prod-deploy", "/v1/profiles"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, b.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Add("Authorization", "Bearer "+token)
+		req.Header.Add("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		checkError(t, resp, body, wantError{status: 400, code: "invalid_request", message: "send one Authorization header"})
+	}
+	if n := b.STS.Calls("AssumeRoleWithWebIdentity"); n != 0 {
+		t.Errorf("STS calls = %d, want none", n)
 	}
 }
 

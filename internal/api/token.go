@@ -7,6 +7,16 @@ import (
 	"github.com/stsbroker/broker/internal/auth"
 )
 
+// requestToken is the token of r's one Authorization header (see
+// bearerToken). Two such headers are refused: a proxy in front could check
+// one and the broker use the other.
+func (s *Server) requestToken(r *http.Request, allowRaw bool) (string, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return "", badRequest("send one Authorization header")
+	}
+	return bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, allowRaw)
+}
+
 // errNotBearer is the message for an Authorization header of another scheme.
 const errNotBearer = `the Authorization header must be "Bearer <JWT>"`
 
