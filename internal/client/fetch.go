@@ -90,6 +90,9 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	if err != nil {
 		return nil, sourceError(ctx, timeout, err)
 	}
+	if len(tok) > 7 && strings.EqualFold(tok[:7], "bearer ") {
+		return nil, usageError(nil, `the token source gives "Bearer <JWT>": it must give the JWT alone`)
+	}
 	if !headerSafe(tok) {
 		return nil, usageError(nil, "token contains characters that cannot be sent in an HTTP header")
 	}

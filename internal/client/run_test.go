@@ -13,14 +13,19 @@ import (
 func TestRunTransportFailures(t *testing.T) {
 	dead := closedPort(t)
 	slow := startBroker(t, answer{delay: true})
+	plain := startBroker(t, answer{status: 200, body: okBody})
 	tests := []struct {
 		name       string
 		url        string
 		timeout    time.Duration
+		wantExit   int
 		wantStderr string
 	}{
-		{name: "unreachable", url: "http://" + dead, timeout: 5 * time.Second, wantStderr: "broker: cannot reach " + dead + ": connect: connection refused\n"},
-		{name: "timeout", url: slow.srv.URL, timeout: 200 * time.Millisecond, wantStderr: "broker: no answer from " + slow.host + " within 200ms\n"},
+		{name: "unreachable", url: "http://" + dead, timeout: 5 * time.Second, wantExit: ExitTransient, wantStderr: "broker: cannot reach " + dead + ": connect: connection refused\n"},
+		{name: "timeout", url: slow.srv.URL, timeout: 200 * time.Millisecond, wantExit: ExitTransient, wantStderr: "broker: no answer from " + slow.host + " within 200ms\n"},
+		// A configuration mistake, not a passing fault: exit 1.
+		{name: "https-to-plain-http", url: "https://" + plain.host, timeout: 5 * time.Second, wantExit: ExitRefused,
+			wantStderr: "broker: " + plain.host + " answers plain HTTP to an https:// URL: check --url and the broker's server.tls\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,8 +34,8 @@ func TestRunTransportFailures(t *testing.T) {
 
 			exit, stdout, stderr := runClient(t, Config{URL: tt.url, Profile: "prod-deploy", Source: FileSource{Path: tokenFile}, Timeout: tt.timeout})
 
-			if exit != ExitTransient {
-				t.Errorf("Run() = %d, want %d", exit, ExitTransient)
+			if exit != tt.wantExit {
+				t.Errorf("Run() = %d, want %d", exit, tt.wantExit)
 			}
 			if stdout != "" {
 				t.Errorf("stdout = %q, want empty", stdout)
@@ -79,8 +84,13 @@ func TestRunUsageErrors(t *testing.T) {
 			wantStderr: "broker: github actions: ACTIONS_ID_TOKEN_REQUEST_URL is not set; the job needs `permissions: id-token: write`\n",
 		},
 		{
+			name:       "token-with-bearer-prefix",
+			cfg:        Config{URL: b.srv.URL, Profile: "prod-deploy", Source: FileSource{Path: writeFile(t, dir, "bearer", "Bearer "+callerJWT)}},
+			wantStderr: "broker: the token source gives \"Bearer <JWT>\": it must give the JWT alone\n",
+		},
+		{
 			name:       "token-with-space",
-			cfg:        Config{URL: b.srv.URL, Profile: "prod-deploy", Source: FileSource{Path: writeFile(t, dir, "spaced", "Bearer "+callerJWT)}},
+			cfg:        Config{URL: b.srv.URL, Profile: "prod-deploy", Source: FileSource{Path: writeFile(t, dir, "spaced", callerJWT[:10]+" "+callerJWT[10:])}},
 			wantStderr: "broker: token contains characters that cannot be sent in an HTTP header\n",
 		},
 		{name: "no-url", cfg: Config{Profile: "prod-deploy", Source: good}, wantStderr: "broker: no broker URL given (--url)\n"},

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -145,6 +146,11 @@ func transportError(ctx context.Context, host string, timeout time.Duration, err
 		}
 	case errors.Is(err, context.Canceled):
 		msg = fmt.Sprintf("cannot reach %s: canceled", host)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http's own words (it keeps no error type for this): the
+		// URL or the broker's server.tls is wrong, and retrying will not
+		// change either.
+		return &Error{Exit: ExitRefused, Message: fmt.Sprintf("%s answers plain HTTP to an https:// URL: check --url and the broker's server.tls", host), Err: err}
 	default:
 		msg = fmt.Sprintf("cannot reach %s: %s", host, innerReason(err))
 	}
