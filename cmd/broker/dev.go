@@ -133,6 +133,7 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var refreshed chan error
+	var writeErr error
 	// Files are written only once the listener is bound: a second dev
 	// that cannot bind (the same --addr) must not replace the running
 	// one's token with a token of its own issuer, which dies with it.
@@ -147,13 +148,16 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 			werr = writeDevFiles(dir, "http://"+brokerAddr, emulator.URL())
 		}
 		if werr != nil {
-			log.Error("cannot write dev files", zap.Error(werr))
+			writeErr = fmt.Errorf("cannot write dev files: %w", werr)
 			cancel()
 			return
 		}
 		printDevHelp(stdout, dir, "http://"+brokerAddr, issuer.URL(), emulator.URL())
 	})
 	cancel()
+	if err == nil {
+		err = writeErr
+	}
 	if refreshed != nil {
 		if rerr := <-refreshed; err == nil && rerr != nil && !errors.Is(rerr, context.Canceled) {
 			err = rerr

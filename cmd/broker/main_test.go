@@ -28,6 +28,9 @@ func TestRunUsage(t *testing.T) {
 		{name: "version-help", args: []string{"version", "--help"}, wantCode: 0, wantStderr: "Usage: broker version"},
 		{name: "version-with-flag", args: []string{"version", "--bogus"}, wantCode: 2, wantStderr: "broker: version takes no arguments or flags"},
 		{name: "help-command", args: []string{"help", "serve"}, wantCode: 0, wantStderr: "Usage: broker serve --config FILE"},
+		{name: "help-version", args: []string{"help", "version"}, wantCode: 0, wantStderr: "Usage: broker version"},
+		{name: "help-help", args: []string{"help", "--help"}, wantCode: 0, wantStdout: "broker serve --config FILE"},
+		{name: "h-h", args: []string{"-h", "-h"}, wantCode: 0, wantStdout: "broker serve --config FILE"},
 		{name: "help-unknown-command", args: []string{"help", "frobnicate"}, wantCode: 2, wantStderr: `unknown command "frobnicate"`},
 		{name: "serve-help", args: []string{"serve", "--help"}, wantCode: 0, wantStderr: "Usage: broker serve --config FILE"},
 		{name: "serve-no-config", args: []string{"serve"}, wantCode: 2, wantStderr: "--config FILE is required"},
@@ -68,6 +71,23 @@ func TestRunUsage(t *testing.T) {
 				t.Errorf("stderr = %q, want one line", stderr.String())
 			}
 		})
+	}
+}
+
+// TestDevUnwritableDir: dev that cannot write its files stops and exits
+// 1, naming the problem; it does not keep running without them.
+func TestDevUnwritableDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"dev", "--addr", "127.0.0.1:0", "--dir", filepath.Join(file, "sub")}, &stdout, &stderr)
+	if code != exitFailure || !strings.Contains(stderr.String(), "broker dev: cannot write dev files: mkdir") {
+		t.Errorf("dev with an unwritable --dir = %d, stderr %q; want %d, cannot write dev files: mkdir …", code, stderr.String(), exitFailure)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q, want nothing printed", stdout.String())
 	}
 }
 

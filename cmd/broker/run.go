@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 )
 
 const usage = `broker exchanges a workload's OIDC token for short-lived AWS credentials.
@@ -44,9 +45,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return runVersion(stdout)
 	case "help", "-h", "--help":
-		if len(args) > 1 && args[1] != "help" && args[1] != "version" {
-			// `broker help serve` is `broker serve --help`.
-			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		if len(args) > 1 {
+			switch c := args[1]; {
+			case c == "serve" || c == "credential-process" || c == "dev" || c == "version":
+				// `broker help serve` is `broker serve --help`.
+				return run(ctx, []string{c, "--help"}, stdout, stderr)
+			case c != "help" && !strings.HasPrefix(c, "-"):
+				fmt.Fprintf(stderr, "broker: unknown command %q\n\n%s", c, usage)
+				return exitUsage
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
