@@ -166,12 +166,15 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 		ch := c.group.DoChan(string(key[:]), func() (any, error) {
 			// A fill of this key may have stored its answer after this
 			// request's lookup and ended before this flight began: serve
-			// that answer instead of running a second chain.
+			// that answer instead of running a second chain. Only a hit:
+			// an entry that needs a refresh is refreshed by this flight
+			// (a refresh started from here could join this very flight
+			// and do nothing).
 			c.mu.Lock()
-			creds, outcome, ok := c.lookupLocked(key, p)
+			creds, ok := c.hitLocked(key)
 			c.mu.Unlock()
 			if ok {
-				return served{creds, outcome}, nil
+				return cachedHit{creds}, nil
 			}
 			fillCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 			defer cancel()
@@ -189,8 +192,8 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 			if res.Err != nil {
 				return Credentials{}, Miss, res.Err
 			}
-			if s, ok := res.Val.(served); ok {
-				return s.creds, s.outcome, nil
+			if h, ok := res.Val.(cachedHit); ok {
+				return h.creds, Hit, nil
 			}
 			return res.Val.(Credentials), Miss, nil
 		case <-ctx.Done():
@@ -199,10 +202,17 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 	}
 }
 
-// served is a flight's result when the answer was found in the cache.
-type served struct {
-	creds   Credentials
-	outcome Outcome
+// cachedHit is a flight's result when it found a hit in the cache.
+type cachedHit struct{ creds Credentials }
+
+// hitLocked returns key's entry if it is a hit: at least RefreshBefore
+// left. c.mu must be held.
+func (c *Cache) hitLocked(key Key) (Credentials, bool) {
+	now := c.now()
+	if e, ok := c.entries.get(key, now); ok && e.expiration.Sub(now) >= c.refreshBefore {
+		return e.credentials(), true
+	}
+	return Credentials{}, false
 }
 
 // lookupLocked returns key's entry if it may be served (at least
