@@ -21,6 +21,11 @@ var validateTests = []struct {
 		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", job_workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
+		// On a claim not every token has, * still requires the claim.
+		name: "valid-wildcard-on-optional-claim",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {environment: "*"}}, chain: [` + validHop1 + `]}`),
+	},
+	{
 		name: "no-issuers",
 		yaml: "profiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
 		want: []string{
@@ -278,8 +283,8 @@ var validateTests = []struct {
 	},
 	{
 		name: "conditions-match-any-token",
-		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", ref: ["refs/heads/main", "?*"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which every token from issuer "github" meets: name what the caller must be (a repository owner, a namespace, a sub prefix)`},
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", aud: ["sts.amazonaws.com", "?*"]}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ? on sub, iss or aud, which every token from issuer "github" meets: name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
