@@ -45,8 +45,8 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 	if set["audience"] && !*github {
 		return usageErr("--audience goes with --github-actions only")
 	}
-	if *timeout <= 0 {
-		return usageErr("--timeout must be positive")
+	if *timeout < 0 {
+		return usageErr("--timeout must not be negative (0 is the default, 30s)")
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected arguments")

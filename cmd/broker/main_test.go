@@ -49,8 +49,8 @@ func TestRunUsage(t *testing.T) {
 			wantStderr: "broker: flag provided but not defined: -nope (see broker credential-process --help)\n"},
 		{name: "cp-audience-without-github", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--audience", "a"}, wantCode: 2,
 			wantStderr: "broker: --audience goes with --github-actions only (see broker credential-process --help)\n"},
-		{name: "cp-zero-timeout", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--timeout", "0s"}, wantCode: 2,
-			wantStderr: "broker: --timeout must be positive"},
+		{name: "cp-negative-timeout", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--timeout", "-1s"}, wantCode: 2,
+			wantStderr: "broker: --timeout must not be negative (0 is the default, 30s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

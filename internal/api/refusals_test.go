@@ -69,6 +69,8 @@ func TestRefusals(t *testing.T) {
 			want: wantError{status: 401, code: "invalid_token", message: `the Authorization header must be "Bearer <JWT>"`, header: invalidToken}},
 		{name: "raw-token-without-bearer", path: "/v1/credentials/prod-deploy", authz: b.mint(t),
 			want: wantError{status: 401, code: "invalid_token", message: `the Authorization header must be "Bearer <JWT>"`, header: invalidToken}},
+		{name: "container-basic-scheme", path: "/v1/container/prod-deploy", authz: "Basic dXNlcjpwYXNz",
+			want: wantError{status: 401, code: "invalid_token", message: `the Authorization header must be "Bearer <JWT>"`, header: invalidToken}},
 		{name: "expired", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.Expired), want: tokenErr(auth.ReasonExpired)},
 		{name: "not-yet-valid", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.NotYetValid), want: tokenErr(auth.ReasonNotYetValid)},
 		{name: "wrong-issuer", path: "/v1/credentials/prod-deploy", authz: broken(oidctest.WrongIssuer), want: tokenErr(auth.ReasonUnknownIssuer)},

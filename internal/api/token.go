@@ -37,7 +37,7 @@ func bearerToken(header string, maxBytes int, allowRaw bool) (string, error) {
 	switch {
 	case len(header) >= len(scheme) && strings.EqualFold(header[:len(scheme)], scheme):
 		tok = strings.TrimSpace(header[len(scheme):])
-	case allowRaw:
+	case allowRaw && !otherScheme(header):
 		tok = header
 	default:
 		// Another scheme (Basic), or the bare token where only Bearer is
@@ -57,6 +57,14 @@ func bearerToken(header string, maxBytes int, allowRaw bool) (string, error) {
 		return "", &auth.TokenError{Reason: auth.ReasonMalformed}
 	}
 	return tok, nil
+}
+
+// otherScheme reports whether an Authorization value starts with a scheme
+// word ("Basic dXNl…"): a space after a first word without a dot. A raw JWT
+// has dots and no space.
+func otherScheme(header string) bool {
+	i := strings.IndexByte(header, ' ')
+	return i > 0 && !strings.Contains(header[:i], ".")
 }
 
 // printableASCII reports whether s holds only the bytes '!' to '~'. It runs

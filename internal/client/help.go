@@ -34,8 +34,8 @@ TOKEN-SOURCE, exactly one of:
 Exit codes:
   0  success: credentials on stdout
   1  refused: 400, 401, 403 or 404 from the broker, 502 sts_refused (STS
-     refused a hop), or an answer that is not credentials; retrying will
-     not help
+     refused a hop), an answer that is not credentials, or a plain-HTTP
+     answer to an https:// URL; retrying will not help
   2  usage: bad flags, or no token from the token source (file missing,
      unreadable or empty, variable unset, GitHub Actions variables missing),
      or a CA, certificate or key file that cannot be read or used
