@@ -52,9 +52,9 @@ type Identity struct {
 // The broker pays it when a profile is first prepared for a token (on
 // every request for a profile a reload retired, or past 16 profiles per
 // token, and after the verification on every request if the verified-token
-// cache is disabled) and once per profiles listing. For
-// an identity from [Verifier.Verify] it cannot fail: the verifier decoded
-// the same bytes the same way before accepting the token.
+// cache is disabled) and once per profiles listing. For an identity from
+// [Verifier.Verify] it cannot fail: the verifier decoded the same bytes the
+// same way before accepting the token.
 func (id *Identity) Claims() (map[string]any, error) {
 	return decodeClaims(id.Payload)
 }
