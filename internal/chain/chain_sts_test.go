@@ -308,10 +308,7 @@ func TestCacheServesWhileSTSDown(t *testing.T) {
 	h := newHarness(t)
 	c := h.cache(CacheConfig{})
 	p := h.seedPlan("myorg/app")
-	first, _, err := c.Get(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Get() error = %v", err)
-	}
+	first := mustGet(t, c, p)
 	h.sts.InjectFault("", ststest.Fault{Status: 503})
 	h.clock.Advance(35 * time.Minute)
 	wantFailedRefresh(t, c, p, first, func() {
@@ -374,10 +371,7 @@ func TestCacheAccessDeniedEvicts(t *testing.T) {
 	h := newHarness(t)
 	c := h.cache(CacheConfig{})
 	p := h.seedPlan("myorg/app")
-	first, _, err := c.Get(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Get() error = %v", err)
-	}
+	first := mustGet(t, c, p)
 	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "AccessDenied", Times: 1})
 	h.clock.Advance(35 * time.Minute)
 	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
@@ -605,10 +599,7 @@ func TestCacheRestartKeepsServedAnswer(t *testing.T) {
 	h := newHarness(t)
 	c := h.cache(CacheConfig{})
 	p := h.seedPlan("myorg/app")
-	first, _, err := c.Get(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Get() error = %v", err)
-	}
+	first := mustGet(t, c, p)
 	h.clock.Advance(35 * time.Minute)
 	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "ExpiredToken", Times: 1})
 	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Status: 503})
@@ -629,10 +620,7 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 	c := h.cache(CacheConfig{})
 	p := h.seedPlan("myorg/app")
 	p.Hops = p.Hops[:1] // one hop: every refresh needs the caller's token
-	first, _, err := c.Get(t.Context(), p)
-	if err != nil {
-		t.Fatalf("Get() error = %v", err)
-	}
+	first := mustGet(t, c, p)
 	h.clock.Advance(35 * time.Minute)
 	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "ExpiredTokenException", Times: 1})
 	wantFailedRefresh(t, c, p, first, func() {

@@ -157,6 +157,16 @@ func (h *harness) wantCalls(webIdentity, assumeRole int) {
 // while no Get runs.
 func waitRefreshes(c *Cache) { c.wg.Wait() }
 
+// mustGet is c.Get(p) for a request that must succeed.
+func mustGet(t *testing.T, c *Cache, p Plan) Credentials {
+	t.Helper()
+	creds, _, err := c.Get(t.Context(), p)
+	if err != nil {
+		t.Fatalf("Get() error = %v", err)
+	}
+	return creds
+}
+
 // signerEntry returns the cached signer of p's first n hops.
 func signerEntry(c *Cache, p Plan, n int) (Credentials, bool) {
 	c.mu.Lock()
