@@ -6,8 +6,14 @@ import (
 )
 
 // expiredScan bounds how many entries an insert into a full store looks at
-// (from the least recently used end) for expired ones before it evicts.
-const expiredScan = 64
+// (from the least recently used end) for expired ones before it evicts;
+// expiredSweep is how many any other insert looks at, so that the entries
+// of identities that stopped coming go soon after they expire instead of
+// staying (in memory and in broker_cache_entries) until the store is full.
+const (
+	expiredScan  = 64
+	expiredSweep = 2
+)
 
 // entry is the cached result of a plan, or the signer of a plan's next hop
 // (Credentials.signer).
@@ -120,19 +126,22 @@ func (l *lru) peek(key Key) (*entry, bool) {
 	return e, ok
 }
 
-// put stores creds under key as the most recently used entry, then evicts
-// expired entries and, if still over the bound, the least recently used.
+// put stores creds under key as the most recently used entry, then drops
+// the expired ones among the least recently used (expiredSweep of them, or
+// expiredScan when over the bound) and, if still over the bound, evicts
+// the least recently used.
 func (l *lru) put(key Key, creds Credentials, now time.Time) {
 	l.remove(key)
 	e := newEntry(key, creds)
 	l.byID[key] = e
 	l.pushFront(e)
-	if l.n <= l.max {
-		return
+	scan := expiredSweep
+	if l.n > l.max {
+		scan = expiredScan
 	}
 	e = l.root.newer
-	for range expiredScan {
-		if e == &l.root || l.n <= l.max {
+	for range scan {
+		if e == &l.root {
 			break
 		}
 		next := e.newer

@@ -66,6 +66,25 @@ func TestLRUDropsExpiredBeforeEvicting(t *testing.T) {
 	}
 }
 
+// TestLRUSweepsExpiredOnPut: a store far from full still drops expired
+// entries at its least recently used end, expiredSweep per put, so that
+// identities that stopped coming do not stay until it fills.
+func TestLRUSweepsExpiredOnPut(t *testing.T) {
+	l := newLRU(100)
+	for _, name := range []string{"a", "b", "c"} {
+		l.put(k(name), credsUntil(name, t0.Add(time.Minute)), t0)
+	}
+	later := t0.Add(2 * time.Minute)
+	l.put(k("d"), credsUntil("d", later.Add(time.Hour)), later)
+	if diff := cmp.Diff([]string{"d", "c"}, keys(l)); diff != "" {
+		t.Errorf("keys after one put (-want +got):\n%s", diff)
+	}
+	l.put(k("e"), credsUntil("e", later.Add(time.Hour)), later)
+	if diff := cmp.Diff([]string{"e", "d"}, keys(l)); diff != "" {
+		t.Errorf("keys after two puts (-want +got):\n%s", diff)
+	}
+}
+
 func TestLRUGetDropsExpired(t *testing.T) {
 	l := newLRU(3)
 	l.put(k("a"), credsUntil("a", t0.Add(time.Minute)), t0)
@@ -157,15 +176,18 @@ func TestLRUMatchesModel(t *testing.T) {
 				model = slices.Delete(model, i, i+1)
 			}
 			model = slices.Insert(model, 0, item{name, exp})
+			// Expired entries among the least recently used go first:
+			// expiredSweep of them are looked at, expiredScan when full.
+			scan := expiredSweep
 			if len(model) > max {
-				// Expired entries go first, scanning from the least recently used.
-				for i := len(model) - 1; i >= 0 && len(model) > max; i-- {
-					if !model[i].exp.After(now) {
-						model = slices.Delete(model, i, i+1)
-					}
-				}
-				model = model[:min(len(model), max)]
+				scan = expiredScan
 			}
+			for n, i := len(model), len(model)-1; i >= 0 && i >= n-scan; i-- {
+				if !model[i].exp.After(now) {
+					model = slices.Delete(model, i, i+1)
+				}
+			}
+			model = model[:min(len(model), max)]
 		case 2: // get
 			e, ok := l.get(k(name), now)
 			i := find(name)
