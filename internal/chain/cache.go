@@ -34,6 +34,11 @@ var ErrClosed = errors.New("chain: cache closed")
 // be valid to sign the next hop's call.
 const prefixMinRemaining = time.Minute
 
+// refreshRetryDelay is how long after a failed background refresh the next
+// one may start, plus up to half as much again at random so that entries
+// that failed together do not retry together.
+const refreshRetryDelay = 30 * time.Second
+
 // CacheConfig configures a [Cache]. Zero values get the documented defaults.
 type CacheConfig struct {
 	// Runner performs the STS calls; required.
@@ -232,10 +237,12 @@ func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
 		return Credentials{}, Miss, false
 	}
 	outcome := Refresh
-	if e.refreshFailed {
+	if e.refreshFailed() {
 		outcome = Stale
 	}
-	c.startRefreshLocked(key, p, e)
+	if e.mayRefresh(left) {
+		c.startRefreshLocked(key, p, e)
+	}
 	return e.credentials(), outcome, true
 }
 

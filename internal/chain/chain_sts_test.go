@@ -335,9 +335,10 @@ func TestCacheServesWhileSTSDown(t *testing.T) {
 	if err != nil || outcome != Miss || !got.Valid() {
 		t.Errorf("Get() after recovery = %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
 	}
+	// One: the stale request came within the retry delay and started none.
 	failures := h.logs.FilterMessage("background refresh failed").All()
-	if len(failures) != 2 {
-		t.Fatalf("logged %d refresh failures, want 2", len(failures))
+	if len(failures) != 1 {
+		t.Fatalf("logged %d refresh failures, want 1", len(failures))
 	}
 	ctxMap := failures[0].ContextMap()
 	delete(ctxMap, "error")
@@ -628,8 +629,9 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 			t.Errorf("AssumeRoleWithWebIdentity answered ExpiredTokenException %d times, want 1", n)
 		}
 	})
-	// The old token has expired by now (35 minutes on), so the stale
-	// request's refresh failed the same way; a new token's refresh works.
+	// After the retry delay, a new token's request starts a refresh that
+	// works.
+	h.clock.Advance(refreshRetryDelay*3/2 + 2*time.Second)
 	p.WebIdentityToken = h.token("myorg/app")
 	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
 		t.Fatalf("Get(new token) = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
@@ -639,7 +641,50 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
 		t.Errorf("Get() after a good refresh = %s, %s, %v, want new credentials, hit, nil", got.AccessKeyID, outcome, err)
 	}
-	h.wantCalls(4, 0)
+	h.wantCalls(3, 0)
+}
+
+// TestCacheFailedRefreshBacksOff: after a failed background refresh the
+// entry is served (stale) but no request starts another refresh for
+// refreshRetryDelay (plus jitter, at most half as much again): a failing
+// or throttled STS is not asked again by every request.
+func TestCacheFailedRefreshBacksOff(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	first := mustGet(t, c, p)
+	h.clock.Advance(35 * time.Minute)
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Status: 503})
+	wantFailedRefresh(t, c, p, first, func() {})
+	refreshes := func() int { return h.sts.CallsByOutcome(actionAssumeRole, "ServiceUnavailable") }
+	after := refreshes() // 3 SDK attempts of one refresh
+	for range 3 {
+		h.clock.Advance(refreshRetryDelay / 4) // within the delay
+		if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
+			t.Fatalf("Get() = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+		}
+		waitRefreshes(c)
+	}
+	if got := refreshes(); got != after {
+		t.Errorf("AssumeRole attempts within the retry delay = %d, want none", got-after)
+	}
+	// Past the delay and its jitter, the next request refreshes again.
+	h.clock.Advance(refreshRetryDelay*3/4 + 2*time.Second)
+	if _, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Stale {
+		t.Fatalf("Get() after the delay = %s, %v, want stale, nil", outcome, err)
+	}
+	waitRefreshes(c)
+	if got := refreshes(); got != after+3 {
+		t.Errorf("AssumeRole attempts after the retry delay = %d, want 3 (one refresh)", got-after)
+	}
+	// And once STS is back, a refresh after the next delay succeeds.
+	h.sts.ClearFaults()
+	h.clock.Advance(refreshRetryDelay*3/2 + 2*time.Second)
+	mustGet(t, c, p)
+	waitRefreshes(c)
+	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
+		t.Errorf("Get() after recovery = %s, %s, %v, want new credentials, hit, nil", got.AccessKeyID, outcome, err)
+	}
 }
 
 // TestCacheSignerEntryIsNeverAnAnswer: a hop-1 entry keeps only what signs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/zap"
@@ -133,7 +134,8 @@ func (c *Cache) startRefreshLocked(key Key, p Plan, old *entry) {
 
 // refresh fills key in the background, joining a fill already running. A
 // failure keeps the old entry (it is served while above MinRemaining) and
-// marks it so hits report [Stale]; only old, the entry being refreshed, is
+// marks it so hits report [Stale] and no new refresh starts for
+// refreshRetryDelay (with jitter); only old, the entry being refreshed, is
 // marked, not one a fill stored meanwhile. When every STS slot is taken the
 // refresh is skipped: the entry is still served and the next request retries.
 func (c *Cache) refresh(key Key, p Plan, old *entry) {
@@ -147,7 +149,7 @@ func (c *Cache) refresh(key Key, p Plan, old *entry) {
 	c.mu.Lock()
 	delete(c.refreshing, key)
 	if e, ok := c.entries.peek(key); ok && e == old && err != nil && !skipped {
-		e.refreshFailed = true
+		e.failRefresh(c.now().Add(refreshRetryDelay + rand.N(refreshRetryDelay/2)))
 	}
 	c.mu.Unlock()
 	if skipped {

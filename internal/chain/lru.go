@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"math"
 	"strings"
 	"time"
 )
@@ -39,9 +40,27 @@ type entry struct {
 	text         string
 	ends         [5]uint32
 	accountInARN bool
-	// refreshFailed records that the last background refresh of this key
-	// failed; hits on it are reported as [Stale].
-	refreshFailed bool
+	// retryBelow is set when the last background refresh of this key
+	// failed (requests then report [Stale]): the next refresh may start
+	// only once fewer than retryBelow seconds of lifetime are left, so that
+	// a failing or throttled STS is not asked again by every request. 0:
+	// no failed refresh. (Seconds in 16 bits keep the entry at 128 bytes;
+	// refresh windows are at most 12 hours.)
+	retryBelow uint16
+}
+
+// refreshFailed reports whether the last background refresh failed.
+func (e *entry) refreshFailed() bool { return e.retryBelow != 0 }
+
+// failRefresh records a failed refresh: no new one before retry.
+func (e *entry) failRefresh(retry time.Time) {
+	secs := int64(e.expiration.Sub(retry) / time.Second)
+	e.retryBelow = uint16(min(max(secs, 1), math.MaxUint16))
+}
+
+// mayRefresh reports whether a refresh may start with left lifetime left.
+func (e *entry) mayRefresh(left time.Duration) bool {
+	return e.retryBelow == 0 || left < time.Duration(e.retryBelow)*time.Second
 }
 
 func newEntry(key Key, c Credentials) *entry {

@@ -100,15 +100,15 @@ func TestLRUPutReplaces(t *testing.T) {
 	l := newLRU(2)
 	l.put(k("a"), credsUntil("a1", t0.Add(time.Hour)), t0)
 	if e, _ := l.peek(k("a")); e != nil {
-		e.refreshFailed = true
+		e.failRefresh(t0.Add(time.Minute))
 	}
 	l.put(k("a"), credsUntil("a2", t0.Add(2*time.Hour)), t0)
 	e, ok := l.get(k("a"), t0)
 	if !ok {
 		t.Fatalf("get(a) = missing, want present")
 	}
-	if e.credentials().AccessKeyID != "a2" || e.refreshFailed {
-		t.Errorf("get(a) = %s refreshFailed=%v, want a2 refreshFailed=false", e.credentials().AccessKeyID, e.refreshFailed)
+	if e.credentials().AccessKeyID != "a2" || e.refreshFailed() {
+		t.Errorf("get(a) = %s refreshFailed=%v, want a2 refreshFailed=false", e.credentials().AccessKeyID, e.refreshFailed())
 	}
 	if got := l.len(); got != 1 {
 		t.Errorf("len() = %d, want 1", got)
