@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // algorithms are the JWS algorithms go-oidc verifies: asymmetric only, so
@@ -39,8 +40,13 @@ func (ps *problems) issuers(is []Issuer) map[string]bool {
 			ps.add(path+".audiences", "at least one audience is required")
 		}
 		for k, a := range iss.Audiences {
-			if a == "" {
+			switch {
+			case a == "":
 				ps.add(fmt.Sprintf("%s.audiences[%d]", path, k), "empty audience")
+			case strings.ContainsAny(a, "*?"):
+				// Compared for equality with the token's aud: a pattern
+				// would match only a token whose aud is that very string.
+				ps.add(fmt.Sprintf("%s.audiences[%d]", path, k), "%q: audiences are compared literally, not as patterns", a)
 			}
 		}
 		if iss.JWKSURL != "" {

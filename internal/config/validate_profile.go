@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -157,6 +158,11 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 		}
 	}
 	ps.template(path+".policy", h.Policy)
+	// A policy without templates is sent as it is: STS would refuse it
+	// on every request if it is not JSON (MalformedPolicyDocument).
+	if h.Policy != "" && !strings.Contains(h.Policy, "{{") && !json.Valid([]byte(h.Policy)) {
+		ps.add(path+".policy", "not valid JSON")
+	}
 }
 
 // externalID checks where an ExternalId is and what it looks like, without

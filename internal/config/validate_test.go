@@ -86,6 +86,21 @@ var validateTests = []struct {
 		want: []string{"test.yaml: issuers[0].audiences[0]: empty audience"},
 	},
 	{
+		name: "issuer-audience-pattern",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com, '*']", 1),
+		want: []string{`test.yaml: issuers[0].audiences[1]: "*": audiences are compared literally, not as patterns`},
+	},
+	{
+		name: "policy-not-json",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: "{not json"}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: not valid JSON"},
+	},
+	{
+		// With a template the policy is checked once rendered (by STS).
+		name: "valid-policy-template",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{{ .claims.repository }}/*"}]}'}`),
+	},
+	{
 		name: "issuer-symmetric-algorithm",
 		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    algorithms: [RS256, HS256, none]", 1),
 		want: []string{
