@@ -12,7 +12,8 @@
 //  3. resolves each hop's ExternalId into a [chain.Secret]: a literal, a
 //     ${env:VAR} reference or an external_id_file. ${env:…} is expanded in
 //     external_id and nowhere else, so no other value can pull a secret out of
-//     the environment by surprise;
+//     the environment by surprise (decoding refuses ${env:…} elsewhere,
+//     where it would be taken literally);
 //  4. runs [Config.Validate], which reports every problem at once, one line
 //     each, naming the key path:
 //     "profiles.prod-deploy.chain[1].duration: 2h exceeds the 1h role-chaining limit".

@@ -69,12 +69,43 @@ func decode(name string, data []byte, c *Config) error {
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
-		return nil
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return yamlError(name, err)
+		}
+		var errs []error
+		for _, e := range envRefsOutsideExternalID(&root, "", nil) {
+			errs = append(errs, fmt.Errorf("%s: %w", name, e))
+		}
+		return errors.Join(errs...)
 	case err != nil:
 		return yamlError(name, err)
 	default:
 		return fmt.Errorf("%s: line %d: exactly one YAML document expected, found another", name, extra.Line)
 	}
+}
+
+// envRefsOutsideExternalID reports the scalar values under n that hold
+// ${env:…} anywhere but under an external_id key, where it is not expanded
+// and would be taken literally (a region of "${env:AWS_REGION}"); the
+// expansion reports external_id_file itself. key is the mapping key n is
+// the value of.
+func envRefsOutsideExternalID(n *yaml.Node, key string, errs []error) []error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if key != "external_id" && key != "external_id_file" && strings.Contains(n.Value, "${env:") {
+			errs = append(errs, fmt.Errorf("line %d: %s: ${env:…} is expanded only in external_id; here it would be taken literally", n.Line, key))
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			errs = envRefsOutsideExternalID(n.Content[i+1], n.Content[i].Value, errs)
+		}
+	default: // documents, sequences (their items take the key), aliases
+		for _, c := range n.Content {
+			errs = envRefsOutsideExternalID(c, key, errs)
+		}
+	}
+	return errs
 }
 
 // yamlError rewrites a yaml error so each problem is one line that starts

@@ -91,6 +91,11 @@ var validateTests = []struct {
 		want: []string{`test.yaml: issuers[0].audiences[1]: "*": audiences are compared literally, not as patterns`},
 	},
 	{
+		name: "env-reference-outside-external-id",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['${env:AUD}']", 1),
+		want: []string{"test.yaml: line 5: audiences: ${env:…} is expanded only in external_id; here it would be taken literally"},
+	},
+	{
 		name: "policy-not-json",
 		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: "{not json"}`),
 		want: []string{"test.yaml: profiles.p.chain[1].policy: not valid JSON"},
