@@ -82,19 +82,18 @@ func (ps *problems) conditions(path string, p *Profile) {
 		ps.add(path, "at least one condition is required: without one, every token from issuer %q could use this profile", p.Issuer)
 	}
 	// A StringLike pattern made only of * and ? is met by any value of
-	// its claim, and sub, iss and aud are in every token the verifier
-	// accepts: conditions that are all like that on those claims are as
-	// good as none. (On another claim such a pattern still requires the
-	// claim: {environment: "*"} admits only jobs in an environment.)
+	// its claim: it requires only that the token carries the claim (which
+	// every token has for sub, iss, aud or exp, and every token of an
+	// issuer for claims such as repository_owner). Conditions that are all
+	// like that do not say who the caller is.
 	restricts := len(p.Conditions.StringEquals) > 0
-	for claim, values := range p.Conditions.StringLike {
-		always := claim == "sub" || claim == "iss" || claim == "aud"
-		if len(values) == 0 || !always || !slices.ContainsFunc(values, matchesAny) {
+	for _, values := range p.Conditions.StringLike {
+		if len(values) == 0 || !slices.ContainsFunc(values, matchesAny) {
 			restricts = true
 		}
 	}
 	if p.Conditions.Len() > 0 && !restricts {
-		ps.add(path, "every condition is a StringLike pattern of only * and ? on sub, iss or aud, which every token from issuer %q meets: name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+		ps.add(path, "every condition is a StringLike pattern of only * and ?, which only requires the claim to be present and does not say who the caller is (any token from issuer %q that carries it would do): name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
 	}
 	ops := []struct {
 		name string

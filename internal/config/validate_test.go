@@ -21,9 +21,10 @@ var validateTests = []struct {
 		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", job_workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
-		// On a claim not every token has, * still requires the claim.
-		name: "valid-wildcard-on-optional-claim",
-		yaml: prof(`{issuer: github, conditions: {StringLike: {environment: "*"}}, chain: [` + validHop1 + `]}`),
+		// On any claim: repository_owner is in every GitHub token.
+		name: "conditions-wildcard-on-other-claims",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {repository_owner: "*", environment: "?*"}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which only requires the claim to be present`},
 	},
 	{
 		name: "no-issuers",
@@ -304,7 +305,7 @@ var validateTests = []struct {
 	{
 		name: "conditions-match-any-token",
 		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", aud: ["sts.amazonaws.com", "?*"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ? on sub, iss or aud, which every token from issuer "github" meets: name what the caller must be (a repository owner, a namespace, a sub prefix)`},
+		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which only requires the claim to be present and does not say who the caller is (any token from issuer "github" that carries it would do): name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
