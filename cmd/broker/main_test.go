@@ -49,12 +49,15 @@ func TestRunUsage(t *testing.T) {
 			wantStderr: "broker: flag provided but not defined: -nope (see broker credential-process --help)\n"},
 		{name: "cp-audience-without-github", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--audience", "a"}, wantCode: 2,
 			wantStderr: "broker: --audience goes with --github-actions only (see broker credential-process --help)\n"},
+		{name: "cp-zero-timeout-is-the-default", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "BROKER_TEST_TOKEN", "--timeout", "0"}, wantCode: 3,
+			wantStderr: "broker: cannot reach 127.0.0.1:1"},
 		{name: "cp-negative-timeout", args: []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--token-env", "X", "--timeout", "-1s"}, wantCode: 2,
 			wantStderr: "broker: --timeout must not be negative (0 is the default, 30s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("BROKER_URL", "")
+			t.Setenv("BROKER_TEST_TOKEN", "a.b.c")
 			var stdout, stderr bytes.Buffer
 			code := run(t.Context(), tt.args, &stdout, &stderr)
 			if code != tt.wantCode {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ var ErrClosed = errors.New("chain: cache closed")
 // prefixMinRemaining is how long cached credentials of a prefix must still
 // be valid to sign the next hop's call.
 const prefixMinRemaining = time.Minute
+
+// maxRefreshBefore bounds CacheConfig.RefreshBefore (see entry.retryBelow).
+const maxRefreshBefore = math.MaxUint16 * time.Second
 
 // refreshRetryDelay is how long after a failed background refresh the next
 // one may start, plus up to half as much again at random so that entries
@@ -108,6 +112,12 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	setDefault(&cfg.MaxConcurrentChains, 32)
 	if cfg.MinRemaining > cfg.RefreshBefore {
 		return nil, fmt.Errorf("chain: min remaining %s exceeds refresh before %s", cfg.MinRemaining, cfg.RefreshBefore)
+	}
+	// An entry's refresh state counts seconds in 16 bits (entry.retryBelow);
+	// STS credentials live at most 12 hours, and config keeps refresh_before
+	// below the shortest hop duration.
+	if cfg.RefreshBefore >= maxRefreshBefore {
+		return nil, fmt.Errorf("chain: refresh before %s is not below %s", cfg.RefreshBefore, maxRefreshBefore)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

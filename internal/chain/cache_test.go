@@ -18,6 +18,7 @@ func TestNewCacheConfig(t *testing.T) {
 	}{
 		{name: "no-runner", cfg: CacheConfig{}, wantErr: "chain: cache needs a runner"},
 		{name: "min-above-refresh", cfg: CacheConfig{Runner: r, RefreshBefore: 10 * time.Minute, MinRemaining: 11 * time.Minute}, wantErr: "chain: min remaining 11m0s exceeds refresh before 10m0s"},
+		{name: "refresh-before-too-long", cfg: CacheConfig{Runner: r, RefreshBefore: 20 * time.Hour}, wantErr: "chain: refresh before 20h0m0s is not below 18h12m15s"},
 		{name: "defaults", cfg: CacheConfig{Runner: r}},
 	}
 	for _, tt := range tests {

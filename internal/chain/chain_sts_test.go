@@ -629,9 +629,9 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 			t.Errorf("AssumeRoleWithWebIdentity answered ExpiredTokenException %d times, want 1", n)
 		}
 	})
-	// After the retry delay, a new token's request starts a refresh that
-	// works.
-	h.clock.Advance(refreshRetryDelay*3/2 + 2*time.Second)
+	// A new token's request starts a refresh at once (the failure was
+	// the old token's, not STS's), and it works. (The stale request above
+	// refreshed with the old token, by now expired for real: refused.)
 	p.WebIdentityToken = h.token("myorg/app")
 	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID {
 		t.Fatalf("Get(new token) = %s, %s, %v, want %s, stale, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
@@ -641,7 +641,7 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 	if err != nil || outcome != Hit || got.AccessKeyID == first.AccessKeyID {
 		t.Errorf("Get() after a good refresh = %s, %s, %v, want new credentials, hit, nil", got.AccessKeyID, outcome, err)
 	}
-	h.wantCalls(3, 0)
+	h.wantCalls(4, 0)
 }
 
 // TestCacheFailedRefreshBacksOff: after a failed background refresh the

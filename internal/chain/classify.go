@@ -75,6 +75,14 @@ func evicts(err error) bool {
 	return errors.As(err, &he) && evictingCodes[he.Code]
 }
 
+// callerToken reports whether err is STS refusing the one caller's web
+// identity token a chain used (ExpiredTokenException, see evictingCodes):
+// another token of the identity may succeed at once.
+func callerToken(err error) bool {
+	var he *HopError
+	return errors.As(err, &he) && he.Action == actionWebIdentity && he.Code == "ExpiredTokenException"
+}
+
 // transient reports whether err may go away on its own (Unavailable or
 // Timeout); such errors are never cached.
 func transient(err error) bool {

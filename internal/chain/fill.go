@@ -134,9 +134,10 @@ func (c *Cache) startRefreshLocked(key Key, p Plan, old *entry) {
 
 // refresh fills key in the background, joining a fill already running. A
 // failure keeps the old entry (it is served while above MinRemaining) and
-// marks it so hits report [Stale] and no new refresh starts for
-// refreshRetryDelay (with jitter); only old, the entry being refreshed, is
-// marked, not one a fill stored meanwhile. When every STS slot is taken the
+// marks it so hits report [Stale] and, unless only the caller's token was
+// refused (callerToken), no new refresh starts for refreshRetryDelay (with
+// jitter); only old, the entry being refreshed, is marked, not one a fill
+// stored meanwhile. When every STS slot is taken the
 // refresh is skipped: the entry is still served and the next request retries.
 func (c *Cache) refresh(key Key, p Plan, old *entry) {
 	defer c.wg.Done()
@@ -149,7 +150,13 @@ func (c *Cache) refresh(key Key, p Plan, old *entry) {
 	c.mu.Lock()
 	delete(c.refreshing, key)
 	if e, ok := c.entries.peek(key); ok && e == old && err != nil && !skipped {
-		e.failRefresh(c.now().Add(refreshRetryDelay + rand.N(refreshRetryDelay/2)))
+		if callerToken(err) {
+			// The token that started this refresh was refused, not STS
+			// in trouble: the next caller's token may refresh at once.
+			e.markStale()
+		} else {
+			e.failRefresh(c.now().Add(refreshRetryDelay + rand.N(refreshRetryDelay/2)))
+		}
 	}
 	c.mu.Unlock()
 	if skipped {

@@ -8,12 +8,14 @@ import (
 
 // expiredScan bounds how many entries an insert into a full store looks at
 // (from the least recently used end) for expired ones before it evicts;
-// expiredSweep is how many any other insert looks at, so that the entries
+// expiredSweep is how many any other insert looks at (past unexpired ones:
+// a 12-hour hop-1 signer must not shield the 1-hour answers behind it),
+// so that the entries
 // of identities that stopped coming go soon after they expire instead of
 // staying (in memory and in broker_cache_entries) until the store is full.
 const (
 	expiredScan  = 64
-	expiredSweep = 2
+	expiredSweep = 8
 )
 
 // entry is the cached result of a plan, or the signer of a plan's next hop
@@ -57,6 +59,11 @@ func (e *entry) failRefresh(retry time.Time) {
 	secs := int64(e.expiration.Sub(retry) / time.Second)
 	e.retryBelow = uint16(min(max(secs, 1), math.MaxUint16))
 }
+
+// markStale records a failed refresh after which the next may start at
+// once: the most seconds retryBelow holds, more than any refresh window
+// (NewCache bounds RefreshBefore below it).
+func (e *entry) markStale() { e.retryBelow = math.MaxUint16 }
 
 // mayRefresh reports whether a refresh may start with left lifetime left.
 func (e *entry) mayRefresh(left time.Duration) bool {

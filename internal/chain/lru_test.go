@@ -71,16 +71,22 @@ func TestLRUDropsExpiredBeforeEvicting(t *testing.T) {
 // identities that stopped coming do not stay until it fills.
 func TestLRUSweepsExpiredOnPut(t *testing.T) {
 	l := newLRU(100)
-	for _, name := range []string{"a", "b", "c"} {
+	// A long-lived entry at the least recently used end does not shield
+	// the expired ones behind it.
+	l.put(k("signer"), credsUntil("signer", t0.Add(12*time.Hour)), t0)
+	for i := range expiredSweep + 2 {
+		name := fmt.Sprint("old", i)
 		l.put(k(name), credsUntil(name, t0.Add(time.Minute)), t0)
 	}
 	later := t0.Add(2 * time.Minute)
-	l.put(k("d"), credsUntil("d", later.Add(time.Hour)), later)
-	if diff := cmp.Diff([]string{"d", "c"}, keys(l)); diff != "" {
+	l.put(k("new"), credsUntil("new", later.Add(time.Hour)), later)
+	// The sweep looked at expiredSweep entries: the signer and old0..old6.
+	want := []string{"new", fmt.Sprint("old", expiredSweep+1), fmt.Sprint("old", expiredSweep), fmt.Sprint("old", expiredSweep-1), "signer"}
+	if diff := cmp.Diff(want, keys(l)); diff != "" {
 		t.Errorf("keys after one put (-want +got):\n%s", diff)
 	}
-	l.put(k("e"), credsUntil("e", later.Add(time.Hour)), later)
-	if diff := cmp.Diff([]string{"e", "d"}, keys(l)); diff != "" {
+	l.put(k("newer"), credsUntil("newer", later.Add(time.Hour)), later)
+	if diff := cmp.Diff([]string{"newer", "new", "signer"}, keys(l)); diff != "" {
 		t.Errorf("keys after two puts (-want +got):\n%s", diff)
 	}
 }
