@@ -95,7 +95,7 @@ func TestParseDefaults(t *testing.T) {
 		Profiles: map[string]*Profile{"p": {
 			Issuer:     "github",
 			Source:     "web_identity",
-			Conditions: Conditions{StringEquals: map[string]StringList{"aud": {"sts.amazonaws.com"}}},
+			Conditions: Conditions{StringEquals: map[string]StringList{"aud": {"sts.amazonaws.com"}, "repository_owner": {"myorg"}}},
 			Chain: []Hop{
 				{RoleARN: "arn:aws:iam::111111111111:role/github-actions-oidc", Duration: Duration(time.Hour)},
 				{RoleARN: "arn:aws:iam::222222222222:role/ci-deploy-role", Duration: Duration(time.Hour), ExternalID: "myorg-prod-deploy"},

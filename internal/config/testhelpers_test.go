@@ -17,7 +17,7 @@ issuers:
 const (
 	validHop1 = `{role_arn: "arn:aws:iam::111111111111:role/github-actions-oidc"}`
 	validHop2 = `{role_arn: "arn:aws:iam::222222222222:role/ci-deploy-role", external_id: myorg-prod-deploy}`
-	validCond = `{StringEquals: {aud: sts.amazonaws.com}}`
+	validCond = `{StringEquals: {aud: sts.amazonaws.com, repository_owner: myorg}}`
 )
 
 // validYAML is a small valid configuration.

@@ -81,19 +81,21 @@ func (ps *problems) conditions(path string, p *Profile) {
 	if p.Conditions.Len() == 0 {
 		ps.add(path, "at least one condition is required: without one, every token from issuer %q could use this profile", p.Issuer)
 	}
-	// A StringLike pattern made only of * and ? is met by any value of
-	// its claim: it requires only that the token carries the claim (which
-	// every token has for sub, iss, aud or exp, and every token of an
-	// issuer for claims such as repository_owner). Conditions that are all
-	// like that do not say who the caller is.
-	restricts := len(p.Conditions.StringEquals) > 0
-	for _, values := range p.Conditions.StringLike {
-		if len(values) == 0 || !slices.ContainsFunc(values, matchesAny) {
-			restricts = true
-		}
+	// Some conditions say nothing about who the caller is: one on iss (the
+	// verifier already requires the issuer's URL) or aud (chosen by whoever
+	// requests the token: anyone can get a GitHub token for
+	// sts.amazonaws.com), and a StringLike pattern made only of * and ?,
+	// which requires only that the token carries the claim. A profile
+	// whose conditions are all like that is as open as one without.
+	identifies := false
+	for claim, values := range p.Conditions.StringEquals {
+		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud")
 	}
-	if p.Conditions.Len() > 0 && !restricts {
-		ps.add(path, "every condition is a StringLike pattern of only * and ?, which only requires the claim to be present and does not say who the caller is (any token from issuer %q that carries it would do): name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+	for claim, values := range p.Conditions.StringLike {
+		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud" && !slices.ContainsFunc(values, matchesAny))
+	}
+	if p.Conditions.Len() > 0 && !identifies {
+		ps.add(path, "no condition says who the caller is: conditions on iss or aud, and StringLike patterns of only * and ?, are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
 	}
 	ops := []struct {
 		name string

@@ -21,10 +21,16 @@ var validateTests = []struct {
 		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", job_workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
+		// aud is chosen by whoever requests the token; iss is the issuer's.
+		name: "conditions-only-aud-and-iss",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringEquals: {aud: sts.amazonaws.com, iss: "https://token.actions.githubusercontent.com"}, StringLike: {sub: "*"}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
+	},
+	{
 		// On any claim: repository_owner is in every GitHub token.
 		name: "conditions-wildcard-on-other-claims",
 		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {repository_owner: "*", environment: "?*"}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which only requires the claim to be present`},
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
 	},
 	{
 		name: "no-issuers",
@@ -305,7 +311,7 @@ var validateTests = []struct {
 	{
 		name: "conditions-match-any-token",
 		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", aud: ["sts.amazonaws.com", "?*"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: every condition is a StringLike pattern of only * and ?, which only requires the claim to be present and does not say who the caller is (any token from issuer "github" that carries it would do): name what the caller must be (a repository owner, a namespace, a sub prefix)`},
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is: conditions on iss or aud, and StringLike patterns of only * and ?, are met by any token from issuer "github" that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
