@@ -93,7 +93,7 @@ func decode(name string, data []byte, c *Config) error {
 func envRefsOutsideExternalID(n *yaml.Node, key string, errs []error) []error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if key != "external_id" && key != "external_id_file" && strings.Contains(n.Value, "${env:") {
+		if key != "external_id" && key != "external_id_file" && strings.Contains(strings.ToLower(n.Value), "${env:") {
 			errs = append(errs, fmt.Errorf("line %d: %s: ${env:…} is expanded only in external_id; here it would be taken literally", n.Line, key))
 		}
 	case yaml.MappingNode:

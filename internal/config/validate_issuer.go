@@ -43,9 +43,10 @@ func (ps *problems) issuers(is []Issuer) map[string]bool {
 			switch {
 			case a == "":
 				ps.add(fmt.Sprintf("%s.audiences[%d]", path, k), "empty audience")
-			case strings.ContainsAny(a, "*?"):
+			case strings.Contains(a, "*"):
 				// Compared for equality with the token's aud: a pattern
 				// would match only a token whose aud is that very string.
+				// (? is left alone: URL audiences may hold a query.)
 				ps.add(fmt.Sprintf("%s.audiences[%d]", path, k), "%q: audiences are compared literally, not as patterns", a)
 			}
 		}

@@ -161,8 +161,9 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 	ps.template(path+".policy", h.Policy)
 	// A policy without templates is sent as it is: STS would refuse it
 	// on every request if it is not JSON (MalformedPolicyDocument).
-	if h.Policy != "" && !strings.Contains(h.Policy, "{{") && !json.Valid([]byte(h.Policy)) {
-		ps.add(path+".policy", "not valid JSON")
+	var doc map[string]json.RawMessage
+	if h.Policy != "" && !strings.Contains(h.Policy, "{{") && (json.Unmarshal([]byte(h.Policy), &doc) != nil || doc == nil) {
+		ps.add(path+".policy", "not a JSON object")
 	}
 }
 

@@ -99,13 +99,22 @@ var validateTests = []struct {
 	},
 	{
 		name: "env-reference-outside-external-id",
-		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['${env:AUD}']", 1),
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['${ENV:AUD}']", 1),
 		want: []string{"test.yaml: line 5: audiences: ${env:…} is expanded only in external_id; here it would be taken literally"},
 	},
 	{
 		name: "policy-not-json",
 		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: "{not json"}`),
-		want: []string{"test.yaml: profiles.p.chain[1].policy: not valid JSON"},
+		want: []string{"test.yaml: profiles.p.chain[1].policy: not a JSON object"},
+	},
+	{
+		name: "policy-json-not-an-object",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: "[]"}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: not a JSON object"},
+	},
+	{
+		name: "valid-audience-with-query",
+		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['https://broker.example.com/aud?env=prod']", 1),
 	},
 	{
 		// With a template the policy is checked once rendered (by STS).
