@@ -7,15 +7,15 @@ import (
 )
 
 // expiredScan bounds how many entries an insert into a full store looks at
-// (from the least recently used end) for expired ones before it evicts;
-// expiredSweep is how many any other insert looks at (past unexpired ones:
-// a 12-hour hop-1 signer must not shield the 1-hour answers behind it),
-// so that the entries
-// of identities that stopped coming go soon after they expire instead of
-// staying (in memory and in broker_cache_entries) until the store is full.
+// (from the least recently used end) for expired ones before it evicts.
+// At most once per sweepEvery, an insert also drops every expired entry, so
+// that the entries of identities that stopped coming go soon after they
+// expire instead of staying (in memory and in broker_cache_entries) until
+// the store is full. The walk costs a few nanoseconds an entry under the
+// cache's lock, once a minute at most, and only on a fill.
 const (
-	expiredScan  = 64
-	expiredSweep = 8
+	expiredScan = 64
+	sweepEvery  = time.Minute
 )
 
 // entry is the cached result of a plan, or the signer of a plan's next hop
@@ -118,10 +118,11 @@ func (e *entry) credentials() Credentials {
 // lru is a bounded least-recently-used store of entries. It is not safe for
 // concurrent use; the Cache's mutex guards it.
 type lru struct {
-	max  int
-	n    int
-	root entry // sentinel: root.older is the most recently used, root.newer the least
-	byID map[Key]*entry
+	max       int
+	n         int
+	root      entry // sentinel: root.older is the most recently used, root.newer the least
+	byID      map[Key]*entry
+	lastSweep time.Time
 }
 
 func newLRU(max int) *lru {
@@ -152,32 +153,40 @@ func (l *lru) peek(key Key) (*entry, bool) {
 	return e, ok
 }
 
-// put stores creds under key as the most recently used entry, then drops
-// the expired ones among the least recently used (expiredSweep of them, or
-// expiredScan when over the bound) and, if still over the bound, evicts
+// put stores creds under key as the most recently used entry; then, once
+// per sweepEvery, drops every expired entry; then, over the bound, drops
+// the expired ones among the expiredScan least recently used and evicts
 // the least recently used.
 func (l *lru) put(key Key, creds Credentials, now time.Time) {
 	l.remove(key)
 	e := newEntry(key, creds)
 	l.byID[key] = e
 	l.pushFront(e)
-	scan := expiredSweep
-	if l.n > l.max {
-		scan = expiredScan
+	if since := now.Sub(l.lastSweep); since >= sweepEvery || since < 0 {
+		l.lastSweep = now
+		l.dropExpired(l.n, now)
 	}
-	e = l.root.newer
-	for range scan {
+	if l.n > l.max {
+		l.dropExpired(expiredScan, now)
+	}
+	for l.n > l.max {
+		l.remove(l.root.newer.key)
+	}
+}
+
+// dropExpired looks at up to n entries from the least recently used end
+// and drops those expired at now.
+func (l *lru) dropExpired(n int, now time.Time) {
+	e := l.root.newer
+	for range n {
 		if e == &l.root {
-			break
+			return
 		}
 		next := e.newer
 		if !e.expiration.After(now) {
 			l.remove(e.key)
 		}
 		e = next
-	}
-	for l.n > l.max {
-		l.remove(l.root.newer.key)
 	}
 }
 

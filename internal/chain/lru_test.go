@@ -67,27 +67,30 @@ func TestLRUDropsExpiredBeforeEvicting(t *testing.T) {
 }
 
 // TestLRUSweepsExpiredOnPut: a store far from full still drops expired
-// entries at its least recently used end, expiredSweep per put, so that
-// identities that stopped coming do not stay until it fills.
+// entries, all of them, on the first put of each sweepEvery, however they
+// are ordered: a 12-hour signer at the least recently used end does not
+// shield the 1-minute entries behind it.
 func TestLRUSweepsExpiredOnPut(t *testing.T) {
 	l := newLRU(100)
-	// A long-lived entry at the least recently used end does not shield
-	// the expired ones behind it.
-	l.put(k("signer"), credsUntil("signer", t0.Add(12*time.Hour)), t0)
-	for i := range expiredSweep + 2 {
+	l.put(k("signer"), credsUntil("signer", t0.Add(12*time.Hour)), t0) // the first put sweeps
+	for i := range 10 {
 		name := fmt.Sprint("old", i)
 		l.put(k(name), credsUntil(name, t0.Add(time.Minute)), t0)
 	}
 	later := t0.Add(2 * time.Minute)
-	l.put(k("new"), credsUntil("new", later.Add(time.Hour)), later)
-	// The sweep looked at expiredSweep entries: the signer and old0..old6.
-	want := []string{"new", fmt.Sprint("old", expiredSweep+1), fmt.Sprint("old", expiredSweep), fmt.Sprint("old", expiredSweep-1), "signer"}
-	if diff := cmp.Diff(want, keys(l)); diff != "" {
-		t.Errorf("keys after one put (-want +got):\n%s", diff)
+	l.put(k("new"), credsUntil("new", later.Add(10*time.Second)), later)
+	if diff := cmp.Diff([]string{"new", "signer"}, keys(l)); diff != "" {
+		t.Errorf("keys after a put past sweepEvery (-want +got):\n%s", diff)
 	}
-	l.put(k("newer"), credsUntil("newer", later.Add(time.Hour)), later)
-	if diff := cmp.Diff([]string{"newer", "new", "signer"}, keys(l)); diff != "" {
-		t.Errorf("keys after two puts (-want +got):\n%s", diff)
+	// Within sweepEvery of that sweep, a put drops nothing ("new" has
+	// expired); the first put after it does.
+	l.put(k("x"), credsUntil("x", later.Add(time.Hour)), later.Add(sweepEvery/2))
+	if diff := cmp.Diff([]string{"x", "new", "signer"}, keys(l)); diff != "" {
+		t.Errorf("keys within sweepEvery (-want +got):\n%s", diff)
+	}
+	l.put(k("y"), credsUntil("y", later.Add(time.Hour)), later.Add(sweepEvery))
+	if diff := cmp.Diff([]string{"y", "x", "signer"}, keys(l)); diff != "" {
+		t.Errorf("keys a sweepEvery later (-want +got):\n%s", diff)
 	}
 }
 
@@ -172,6 +175,7 @@ func TestLRUMatchesModel(t *testing.T) {
 		return slices.IndexFunc(model, func(it item) bool { return it.name == name })
 	}
 	now := t0
+	var lastSweep time.Time
 	for step := range 5000 {
 		name := fmt.Sprint(rng.IntN(8))
 		switch op := rng.IntN(4); op {
@@ -182,16 +186,22 @@ func TestLRUMatchesModel(t *testing.T) {
 				model = slices.Delete(model, i, i+1)
 			}
 			model = slices.Insert(model, 0, item{name, exp})
-			// Expired entries among the least recently used go first:
-			// expiredSweep of them are looked at, expiredScan when full.
-			scan := expiredSweep
-			if len(model) > max {
-				scan = expiredScan
-			}
-			for n, i := len(model), len(model)-1; i >= 0 && i >= n-scan; i-- {
-				if !model[i].exp.After(now) {
-					model = slices.Delete(model, i, i+1)
+			// Once per sweepEvery every expired entry goes; over the
+			// bound, the expired among the expiredScan least recently
+			// used go, then the least recently used.
+			drop := func(scan int) {
+				for n, i := len(model), len(model)-1; i >= 0 && i >= n-scan; i-- {
+					if !model[i].exp.After(now) {
+						model = slices.Delete(model, i, i+1)
+					}
 				}
+			}
+			if since := now.Sub(lastSweep); since >= sweepEvery || since < 0 {
+				lastSweep = now
+				drop(len(model))
+			}
+			if len(model) > max {
+				drop(expiredScan)
 			}
 			model = model[:min(len(model), max)]
 		case 2: // get
