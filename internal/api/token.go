@@ -11,10 +11,15 @@ import (
 // bearerToken). Two such headers are refused: a proxy in front could check
 // one and the broker use the other.
 func (s *Server) requestToken(r *http.Request, allowRaw bool) (string, error) {
-	if len(r.Header.Values("Authorization")) > 1 {
+	var header string
+	switch v := r.Header.Values("Authorization"); len(v) {
+	case 0:
+	case 1:
+		header = v[0]
+	default:
 		return "", badRequest("send one Authorization header")
 	}
-	return bearerToken(r.Header.Get("Authorization"), s.cfg.MaxTokenBytes, allowRaw)
+	return bearerToken(header, s.cfg.MaxTokenBytes, allowRaw)
 }
 
 // errNotBearer is the message for an Authorization header of another scheme.

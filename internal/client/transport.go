@@ -132,7 +132,8 @@ func refusedAtHandshake(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
-// transportError describes a failed exchange with host (exit 3): "no answer
+// transportError describes a failed exchange with host (exit 3; exit 1 for a
+// plain-HTTP answer to an https:// URL, which retrying cannot fix): "no answer
 // from <host> within <timeout>" when the deadline passed, otherwise "cannot
 // reach <host>: <reason>". The reason comes from the innermost network or TLS
 // error, never from *url.Error, whose text repeats the whole URL.
