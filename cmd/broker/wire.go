@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
 
 	"github.com/stsbroker/broker/internal/api"
@@ -77,6 +78,9 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	if err != nil {
 		return nil, err
 	}
+	if names := ambientProfiles(cfg); len(names) > 0 {
+		warnWithoutAmbient(ctx, ambient, names, time.Duration(cfg.AWS.CallTimeout), o.Log)
+	}
 	metrics := api.NewMetrics()
 	runner := chain.NewRunner(chain.RunnerConfig{
 		STS: client, Ambient: ambient, Now: o.Now, Observe: metrics.ObserveSTS,
@@ -116,6 +120,32 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 	return &broker{api: srv, cache: cache, cfg: cfg, verifier: verifier, opts: o}, nil
+}
+
+// ambientProfiles returns the names of the profiles whose hop 1 the broker
+// signs with its own credentials, sorted.
+func ambientProfiles(cfg *config.Config) []string {
+	var names []string
+	for name, p := range cfg.Profiles {
+		if p.SourceKind() == chain.Ambient {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// warnWithoutAmbient logs a warning when the SDK's default chain finds no
+// credentials for the ambient profiles: their requests fail (503) until it
+// does. Start-up goes on, since on EC2 or ECS they may come a moment later,
+// and the web_identity profiles need none.
+func warnWithoutAmbient(ctx context.Context, p aws.CredentialsProvider, profiles []string, timeout time.Duration, log *zap.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := p.Retrieve(ctx); err != nil {
+		log.Warn("no AWS credentials for the ambient profiles; their requests fail until the broker finds some",
+			zap.Strings("profiles", profiles), zap.Error(err))
+	}
 }
 
 func buildVerifier(ctx context.Context, cfg *config.Config, o options) (*auth.Verifier, error) {

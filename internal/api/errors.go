@@ -82,6 +82,7 @@ func toAPIError(err error) *apiError {
 		ce *auth.ConditionError
 		re *profile.RenderError
 		he *chain.HopError
+		am *chain.AmbientError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -111,6 +112,12 @@ func toAPIError(err error) *apiError {
 			Message: "too many requests in flight; retry shortly", RetryAfter: 1, Limit: limitInflight, Err: err}
 	case errors.As(err, &he):
 		return hopError(he, err)
+	case errors.As(err, &am):
+		// The broker's own setup, not the caller's: transient to the
+		// client (its credentials may appear: IMDS, a mounted file).
+		return &apiError{Status: http.StatusServiceUnavailable, Code: codeSTSUnavailable,
+			Message: fmt.Sprintf("hop 1 (%s): the broker has no AWS credentials of its own to sign it", am.RoleARN),
+			RetryAfter: 5, Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
 			Message: "no credentials from STS before the request deadline", Err: err}

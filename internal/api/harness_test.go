@@ -53,6 +53,9 @@ type brokerOpts struct {
 	maxInflight int
 	// issuerDown starts the broker while the issuer is unavailable.
 	issuerDown bool
+	// ambient replaces the broker's own credentials (default: a base key
+	// the emulator knows).
+	ambient aws.CredentialsProvider
 }
 
 const (
@@ -96,9 +99,13 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	set := newProfileSet(t, pcs)
 	metrics := NewMetrics()
 	client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(emu.URL())})
+	ambient := o.ambient
+	if ambient == nil {
+		ambient = credentials.NewStaticCredentialsProvider(akid, secret, "")
+	}
 	runner := chain.NewRunner(chain.RunnerConfig{
 		STS:     client,
-		Ambient: credentials.NewStaticCredentialsProvider(akid, secret, ""),
+		Ambient: ambient,
 		Observe: metrics.ObserveSTS,
 	})
 	cache, err := chain.NewCache(chain.CacheConfig{Runner: runner, Log: log, Now: o.now})

@@ -1,12 +1,16 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/oidctest"
@@ -162,6 +166,27 @@ func TestSTSDown(t *testing.T) {
 	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token)
 	checkError(t, resp, body, wantError{status: 503, code: "sts_unavailable",
 		message: "hop 1 (" + ststest.SeedToolingRoleARN + "): no answer"})
+}
+
+// A broker without AWS credentials of its own says so to the caller of an
+// ambient profile (not "no answer", as if STS were down), calls no STS, and
+// stays ready: STS is not failing.
+func TestAmbientWithoutCredentials(t *testing.T) {
+	none := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
+	})
+	b := newTestBroker(t, brokerOpts{ambient: none})
+	resp, body := b.get(t, "/v1/credentials/ambient-three", "Bearer "+b.mintClaims(t, oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")))
+	checkError(t, resp, body, wantError{status: 503, code: "sts_unavailable",
+		message: "hop 1 (" + baseRoleARN + "): the broker has no AWS credentials of its own to sign it",
+		header:  map[string]string{"Retry-After": "5"}})
+	if n := len(b.STS.Requests()); n != 0 {
+		t.Errorf("STS requests = %d, want none", n)
+	}
+	resp, body = b.get(t, "/readyz", "")
+	if resp.StatusCode != http.StatusOK || string(body) != "ready\n" {
+		t.Errorf("/readyz = %d %q, want 200 \"ready\\n\" (STS is not failing)", resp.StatusCode, body)
+	}
 }
 
 func TestSTSTimeout(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -133,6 +134,44 @@ func TestRunAmbientChainWithTags(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantCalls, gotCalls, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("emulator requests (-want +got):\n%s", diff)
+	}
+}
+
+// An ambient hop without credentials of the broker's own fails before any
+// STS call, with an error that says so (the SDK's would read like STS being
+// down), and it does not count as STS failing; a provider still looking when
+// the call timeout passes is a timeout.
+func TestRunAmbientWithoutCredentials(t *testing.T) {
+	h := newHarness(t)
+	p := Plan{Profile: "ambient", Source: Ambient, Identity: "x", Hops: []Hop{{RoleARN: ststest.SeedToolingRoleARN, SessionName: "sa"}}}
+	none := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+	})
+	c := h.cache(CacheConfig{Runner: h.runner(none)})
+	_, _, err := c.Get(t.Context(), p)
+	var ae *AmbientError
+	if !errors.As(err, &ae) || ae.RoleARN != ststest.SeedToolingRoleARN {
+		t.Fatalf("Get() error = %v, want an *AmbientError for %s", err, ststest.SeedToolingRoleARN)
+	}
+	if want := "chain: hop 1 (" + ststest.SeedToolingRoleARN + "): no AWS credentials of the broker's own to sign it: no EC2 IMDS role found"; err.Error() != want {
+		t.Errorf("Get() error = %q, want %q", err, want)
+	}
+	if n := len(h.sts.Requests()); n != 0 || len(h.observed) != 0 {
+		t.Errorf("STS requests = %d, observed %q, want none", n, h.observed)
+	}
+	if degraded, _ := c.Degraded(); degraded {
+		t.Errorf("Degraded() = true after missing ambient credentials, want false: STS was not called")
+	}
+
+	slow := aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+		<-ctx.Done()
+		return aws.Credentials{}, ctx.Err()
+	})
+	r := NewRunner(RunnerConfig{STS: h.client, Ambient: slow, CallTimeout: 50 * time.Millisecond})
+	_, err = r.RunHop(t.Context(), p, 0, nil)
+	var he *HopError
+	if !errors.As(err, &he) || he.Kind != Timeout {
+		t.Fatalf("RunHop() with a provider past the call timeout: error = %v, want a Timeout *HopError", err)
 	}
 }
 

@@ -4,6 +4,21 @@ import (
 	"fmt"
 )
 
+// AmbientError reports that hop 1 of an Ambient plan could not be signed:
+// the broker has no AWS credentials of its own (the SDK's default chain:
+// environment, shared files, web identity file, container endpoint, IMDS).
+// No STS call was made. Err is the SDK's reason, for the log only.
+type AmbientError struct {
+	RoleARN string
+	Err     error
+}
+
+func (e *AmbientError) Error() string {
+	return fmt.Sprintf("chain: hop 1 (%s): no AWS credentials of the broker's own to sign it: %v", e.RoleARN, e.Err)
+}
+
+func (e *AmbientError) Unwrap() error { return e.Err }
+
 // HopError reports a failed STS call of a chain. Its fields are safe to show a
 // client; Err may carry SDK text and is for the log only.
 type HopError struct {

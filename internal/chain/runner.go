@@ -91,7 +91,7 @@ func (r *Runner) RunHop(ctx context.Context, p Plan, i int, prev *Credentials) (
 		}
 		return r.webIdentity(ctx, p, hop)
 	case i == 0 && r.ambient == nil:
-		return Credentials{}, fmt.Errorf("chain: hop 1 (%s): no ambient credentials configured", hop.RoleARN)
+		return Credentials{}, &AmbientError{RoleARN: hop.RoleARN, Err: errors.New("no ambient credentials provider configured")}
 	}
 	signer := r.ambient
 	if i > 0 {
@@ -157,6 +157,17 @@ func (r *Runner) assumeRole(ctx context.Context, i int, hop Hop, signer aws.Cred
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.callTimeout)
 	defer cancel()
+	if i == 0 {
+		// The broker's own credentials: the SDK's cache answers at once
+		// once it holds them. Without them the SDK would fail inside the
+		// call with an error that reads like STS being down.
+		if _, err := signer.Retrieve(ctx); err != nil {
+			if ctx.Err() != nil {
+				return Credentials{}, classify(ctx, err, i, hop, actionAssumeRole)
+			}
+			return Credentials{}, &AmbientError{RoleARN: hop.RoleARN, Err: err}
+		}
+	}
 	start := r.now()
 	out, err := r.sts.AssumeRole(ctx, in, func(o *sts.Options) { o.Credentials = signer })
 	if err != nil {

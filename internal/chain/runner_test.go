@@ -30,7 +30,7 @@ func TestRunHopRejectsBadPlans(t *testing.T) {
 		{name: "tags-on-web-identity", plan: web(func(h *Hop) { h.Tags = []Tag{{Key: "k", Value: "v"}} }), wantErr: "chain: hop 1 (arn:aws:iam::111111111111:role/tooling): session tags not supported by AssumeRoleWithWebIdentity"},
 		{name: "source-identity-on-web-identity", plan: web(func(h *Hop) { h.SourceIdentity = "alice"; h.TransitiveTagKeys = []string{"k"} }), wantErr: "chain: hop 1 (arn:aws:iam::111111111111:role/tooling): session tags, source identity not supported by AssumeRoleWithWebIdentity"},
 		{name: "no-token", plan: Plan{Source: WebIdentity, Hops: []Hop{{RoleARN: "arn:r"}}}, wantErr: "chain: hop 1 (arn:r): no web identity token"},
-		{name: "no-ambient-credentials", plan: Plan{Source: Ambient, Hops: []Hop{{RoleARN: "arn:r"}}}, wantErr: "chain: hop 1 (arn:r): no ambient credentials configured"},
+		{name: "no-ambient-credentials", plan: Plan{Source: Ambient, Hops: []Hop{{RoleARN: "arn:r"}}}, wantErr: "chain: hop 1 (arn:r): no AWS credentials of the broker's own to sign it: no ambient credentials provider configured"},
 		{name: "hop-out-of-range", plan: Plan{Hops: []Hop{{RoleARN: "arn:r"}}}, hop: 1, wantErr: "chain: hop 2 out of range (plan has 1)"},
 		{name: "no-previous-credentials", plan: Plan{Hops: []Hop{{RoleARN: "arn:a"}, {RoleARN: "arn:b"}}}, hop: 1, wantErr: "chain: hop 2 (arn:b): no credentials from hop 1"},
 		{name: "incomplete-previous-credentials", plan: Plan{Hops: []Hop{{RoleARN: "arn:a"}, {RoleARN: "arn:b"}}}, hop: 1, prev: &Credentials{AccessKeyID: "ASIA"}, wantErr: "chain: hop 2 (arn:b): no credentials from hop 1"},

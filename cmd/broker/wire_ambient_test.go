@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/stsbroker/broker/internal/config"
+	"github.com/stsbroker/broker/internal/oidctest"
+)
+
+// ambientConfig has one ambient profile and one web_identity profile; %q is
+// the issuer URL.
+const ambientConfig = `
+issuers:
+  - name: github
+    url: %q
+    audiences: [sts.amazonaws.com]
+profiles:
+  web:
+    issuer: github
+    conditions: {StringEquals: {sub: "repo:myorg/app:ref:refs/heads/main"}}
+    chain: [{role_arn: arn:aws:iam::111111111111:role/web}]
+  nightly:
+    issuer: github
+    source: ambient
+    conditions: {StringEquals: {sub: "repo:myorg/app:ref:refs/heads/main"}}
+    chain: [{role_arn: arn:aws:iam::111111111111:role/base}]
+`
+
+// noAmbientCredentials leaves the SDK's default chain nothing to find:
+// no environment keys, no shared files, and an IMDS that knows no role.
+func noAmbientCredentials(t *testing.T) {
+	imds := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(imds.Close)
+	none := filepath.Join(t.TempDir(), "none")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "false")
+	t.Setenv("AWS_CONFIG_FILE", none)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", none)
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+// Start-up warns, naming the ambient profiles, when the broker has no AWS
+// credentials of its own for them, and still starts; with credentials in the
+// environment it says nothing.
+func TestBuildWarnsWithoutAmbientCredentials(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	cfg, err := config.Parse("ambient.yaml", fmt.Appendf(nil, ambientConfig, issuer.URL()))
+	if err != nil {
+		t.Fatalf("config.Parse() = %v", err)
+	}
+	noAmbientCredentials(t)
+	warnings := func() []observer.LoggedEntry {
+		core, logs := observer.New(zap.WarnLevel)
+		b, err := build(t.Context(), cfg, options{Log: zap.New(core)})
+		if err != nil {
+			t.Fatalf("build() = %v, want a broker that starts", err)
+		}
+		b.close()
+		return logs.FilterMessage("no AWS credentials for the ambient profiles; their requests fail until the broker finds some").All()
+	}
+
+	got := warnings()
+	if len(got) != 1 {
+		t.Fatalf("start-up without credentials logged %d warnings about them, want 1", len(got))
+	}
+	if profiles := fmt.Sprint(got[0].ContextMap()["profiles"]); profiles != "[nightly]" {
+		t.Errorf("warning names profiles %s, want [nightly]", profiles)
+	}
+
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	if got := warnings(); len(got) != 0 {
+		t.Errorf("start-up with credentials in the environment logged %v, want no warning", got)
+	}
+}
