@@ -50,7 +50,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			case c == "serve" || c == "credential-process" || c == "dev" || c == "version":
 				// `broker help serve` is `broker serve --help`.
 				return run(ctx, []string{c, "--help"}, stdout, stderr)
-			case c != "help" && !strings.HasPrefix(c, "-"):
+			case c == "help" || c == "-h" || c == "--help":
+			case strings.HasPrefix(c, "-"):
+				fmt.Fprintf(stderr, "broker: unknown flag %q\n\n%s", c, usage)
+				return exitUsage
+			default:
 				fmt.Fprintf(stderr, "broker: unknown command %q\n\n%s", c, usage)
 				return exitUsage
 			}
