@@ -115,9 +115,9 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &am):
 		// The broker's own setup, not the caller's: transient to the
 		// client (its credentials may appear: IMDS, a mounted file).
+		msg := fmt.Sprintf("hop 1 (%s): the broker has no AWS credentials of its own to sign it", am.RoleARN)
 		return &apiError{Status: http.StatusServiceUnavailable, Code: codeSTSUnavailable,
-			Message: fmt.Sprintf("hop 1 (%s): the broker has no AWS credentials of its own to sign it", am.RoleARN),
-			RetryAfter: 5, Err: err}
+			Message: msg, RetryAfter: 5, Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
 			Message: "no credentials from STS before the request deadline", Err: err}
