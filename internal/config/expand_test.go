@@ -142,3 +142,18 @@ func TestSecretNotPrinted(t *testing.T) {
 		}
 	}
 }
+
+// A profile name may hold dots; its hops' external_id still expands
+// ${env:…} (the reference check goes by the document's structure, not by a
+// dotted path).
+func TestEnvReferenceInDottedProfile(t *testing.T) {
+	t.Setenv("TEST_EXTERNAL_ID", secretValue)
+	yaml := strings.Replace(hop2With("external_id: '${env:TEST_EXTERNAL_ID}'"), "\n  p:", "\n  team.app:", 1)
+	cfg, err := Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	if got := cfg.Profiles["team.app"].Chain[1].ExternalID.Reveal(); got != secretValue {
+		t.Errorf("ExternalID = %q, want the environment's value", got)
+	}
+}

@@ -64,59 +64,94 @@ func decode(name string, data []byte, c *Config) error {
 		if errors.Is(err, io.EOF) {
 			return fmt.Errorf("%s: empty configuration", name)
 		}
-		return yamlError(name, err)
+		return yamlError(name, data, err)
 	}
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
-			return yamlError(name, err)
+			return yamlError(name, data, err)
 		}
 		var errs []error
-		for _, e := range envRefsOutsideExternalID(&root, "", nil) {
+		for _, e := range envRefsOutsideExternalID(&root, nil, nil) {
 			errs = append(errs, fmt.Errorf("%s: %w", name, e))
 		}
 		return errors.Join(errs...)
 	case err != nil:
-		return yamlError(name, err)
+		return yamlError(name, data, err)
 	default:
 		return fmt.Errorf("%s: line %d: exactly one YAML document expected, found another", name, extra.Line)
 	}
 }
 
 // envRefsOutsideExternalID reports the scalar values under n that hold
-// ${env:…} anywhere but under an external_id key, where it is not expanded
-// and would be taken literally (a region of "${env:AWS_REGION}"); the
-// expansion reports external_id_file itself. key is the mapping key n is
-// the value of.
-func envRefsOutsideExternalID(n *yaml.Node, key string, errs []error) []error {
+// ${env:…} anywhere but in a hop's external_id, where it is not expanded and
+// would be taken literally (a region of "${env:AWS_REGION}"); the expansion
+// reports external_id_file itself. at is n's path, a key or "[i]" a level.
+// An alias of a scalar is checked where it is used.
+func envRefsOutsideExternalID(n *yaml.Node, at []string, errs []error) []error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if key != "external_id" && key != "external_id_file" && strings.Contains(strings.ToLower(n.Value), "${env:") {
-			errs = append(errs, fmt.Errorf("line %d: %s: ${env:…} is expanded only in external_id; here it would be taken literally", n.Line, key))
+		if !hopExternalID(at) && strings.Contains(strings.ToLower(n.Value), "${env:") {
+			errs = append(errs, fmt.Errorf("line %d: %s: ${env:…} is expanded only in external_id; here it would be taken literally", n.Line, joinPath(at)))
+		}
+	case yaml.AliasNode:
+		if n.Alias != nil && n.Alias.Kind == yaml.ScalarNode {
+			errs = envRefsOutsideExternalID(&yaml.Node{Kind: yaml.ScalarNode, Value: n.Alias.Value, Line: n.Line}, at, errs)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			errs = envRefsOutsideExternalID(n.Content[i+1], n.Content[i].Value, errs)
+			errs = envRefsOutsideExternalID(n.Content[i+1], append(at[:len(at):len(at)], n.Content[i].Value), errs)
 		}
-	default: // documents, sequences (their items take the key), aliases
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			errs = envRefsOutsideExternalID(c, append(at[:len(at):len(at)], fmt.Sprintf("[%d]", i)), errs)
+		}
+	default: // the document
 		for _, c := range n.Content {
-			errs = envRefsOutsideExternalID(c, key, errs)
+			errs = envRefsOutsideExternalID(c, at, errs)
 		}
 	}
 	return errs
 }
 
+// hopExternalID reports whether at is profiles.<name>.chain[i].external_id
+// or external_id_file: where ${env:…} is expanded, or reported by the
+// expansion.
+func hopExternalID(at []string) bool {
+	return len(at) == 5 && at[0] == "profiles" && at[2] == "chain" && strings.HasPrefix(at[3], "[") &&
+		(at[4] == "external_id" || at[4] == "external_id_file")
+}
+
+// joinPath writes a path the way validation errors do: keys joined by dots,
+// list indexes attached ("issuers[0].audiences[1]").
+func joinPath(at []string) string {
+	var b strings.Builder
+	for i, s := range at {
+		if i > 0 && !strings.HasPrefix(s, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
 // yamlError rewrites a yaml error so each problem is one line that starts
-// with the file name: "configs/x.yaml: line 3: field tsl not found in type
-// config.Server".
-func yamlError(name string, err error) error {
+// with the file name and, where the decoder named Go types, says it in the
+// configuration's words: "configs/x.yaml: line 3: server.tsl: unknown key
+// (known here: addr, tls, …)".
+func yamlError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
+		var root yaml.Node
+		keys := map[int][]keyAt{}
+		if yaml.Unmarshal(data, &root) == nil {
+			keysByLine(&root, "", keys)
+		}
 		errs := make([]error, len(te.Errors))
 		for i, msg := range te.Errors {
-			errs[i] = fmt.Errorf("%s: %s", name, msg)
+			errs[i] = fmt.Errorf("%s: %s", name, rewriteYAMLMessage(msg, keys))
 		}
 		return errors.Join(errs...)
 	}

@@ -20,20 +20,20 @@ func TestParseDecoding(t *testing.T) {
 		{
 			name: "unknown-key",
 			yaml: "server:\n  addr: 127.0.0.1:8080\n  tsl: {cert_file: c}\n" + validYAML,
-			want: []string{"test.yaml: line 3: field tsl not found in type config.Server"},
+			want: []string{"test.yaml: line 3: server.tsl: unknown key (known here: addr, tls, metrics_addr, insecure_plaintext, request_timeout, max_inflight, rate_limit)"},
 		},
 		{
 			name: "several-unknown-keys",
 			yaml: "sever: {}\n" + strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    audience: x", 1),
 			want: []string{
-				"test.yaml: line 1: field sever not found in type config.Config",
-				"test.yaml: line 7: field audience not found in type config.Issuer",
+				"test.yaml: line 1: sever: unknown key (known here: server, aws, issuers, cache, profiles, audit)",
+				"test.yaml: line 7: issuers[0].audience: unknown key (known here: name, url, audiences, jwks_url, algorithms)",
 			},
 		},
 		{
 			name: "misspelt-hop-key",
 			yaml: chainOf(`{role_arn: "arn:aws:iam::111111111111:role/r", externalid: x}`),
-			want: []string{"test.yaml: line 7: field externalid not found in type config.Hop"},
+			want: []string{"test.yaml: line 7: profiles.p.chain[0].externalid: unknown key (known here: role_arn, duration, external_id, external_id_file, session_tags, transitive_tag_keys, policy_arns, policy)"},
 		},
 		{
 			name: "bare-integer-duration",
@@ -43,7 +43,32 @@ func TestParseDecoding(t *testing.T) {
 		{
 			name: "wrong-type",
 			yaml: "server: {max_inflight: many}\n" + validYAML,
-			want: []string{"test.yaml: line 1: cannot unmarshal !!str `many` into int"},
+			want: []string{`test.yaml: line 1: server.max_inflight: want an integer, got "many"`},
+		},
+		{
+			name: "list-for-a-string",
+			yaml: "server:\n  addr: [127.0.0.1, 8080]\n" + validYAML,
+			want: []string{"test.yaml: line 2: server.addr: want a string, got a list"},
+		},
+		{
+			name: "word-for-a-bool",
+			yaml: "server: {insecure_plaintext: maybe}\n" + validYAML,
+			want: []string{`test.yaml: line 1: server.insecure_plaintext: want true or false, got "maybe"`},
+		},
+		{
+			name: "mapping-for-a-list",
+			yaml: prof(`{issuer: github, conditions: ` + validCond + `, chain: {role_arn: "arn:aws:iam::111111111111:role/r"}}`),
+			want: []string{"test.yaml: line 7: profiles.p.chain: want a list, got a mapping"},
+		},
+		{
+			name: "bad-list-item",
+			yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com, {a: b}]", 1),
+			want: []string{"test.yaml: line 5: issuers[0].audiences[1]: want a string, got a mapping"},
+		},
+		{
+			name: "not-a-mapping",
+			yaml: "- server\n",
+			want: []string{"test.yaml: line 1: want a mapping, got a list"},
 		},
 		{
 			name: "syntax-error",

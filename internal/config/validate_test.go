@@ -100,7 +100,18 @@ var validateTests = []struct {
 	{
 		name: "env-reference-outside-external-id",
 		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['${ENV:AUD}']", 1),
-		want: []string{"test.yaml: line 5: audiences: ${env:…} is expanded only in external_id; here it would be taken literally"},
+		want: []string{"test.yaml: line 5: issuers[0].audiences[0]: ${env:…} is expanded only in external_id; here it would be taken literally"},
+	},
+	{
+		name: "env-reference-through-an-alias",
+		yaml: prof(`{issuer: github, conditions: `+validCond+`, chain: [`+validHop1+`, {role_arn: "arn:aws:iam::222222222222:role/ci-deploy-role", external_id: &ext '${env:TEST_EXTERNAL_ID}'}]}`) +
+			"aws: {region: *ext}\n",
+		want: []string{"test.yaml: line 8: aws.region: ${env:…} is expanded only in external_id; here it would be taken literally"},
+	},
+	{
+		name: "env-reference-in-a-claim-named-external_id",
+		yaml: prof(`{issuer: github, conditions: {StringEquals: {repository_owner: myorg, external_id: '${env:X}'}}, chain: [` + validHop1 + `]}`),
+		want: []string{"test.yaml: line 7: profiles.p.conditions.StringEquals.external_id: ${env:…} is expanded only in external_id; here it would be taken literally"},
 	},
 	{
 		name: "policy-not-json",
@@ -302,7 +313,7 @@ var validateTests = []struct {
 	{
 		name: "unknown-condition-operator",
 		yaml: prof(`{issuer: github, conditions: {StringNotEquals: {sub: x}}, chain: [` + validHop1 + `]}`),
-		want: []string{"test.yaml: line 7: field StringNotEquals not found in type config.Conditions"},
+		want: []string{"test.yaml: line 7: profiles.p.conditions.StringNotEquals: unknown key (known here: StringEquals, StringLike)"},
 	},
 	{
 		name: "condition-empty-value-list",
