@@ -23,7 +23,8 @@ over HTTP (see README.md for the API). The configuration is YAML; unknown keys
 and invalid values are refused at start-up with one line per problem.
 
 Logs are JSON on stderr; audit events go to audit.sink (default stderr).
-Stops gracefully on SIGINT or SIGTERM: in-flight requests finish.
+Stops gracefully on SIGINT or SIGTERM: the listener closes and in-flight
+requests get server.request_timeout plus 5s to finish.
 SIGHUP re-reads FILE: issuers and profiles are swapped atomically if the new
 file is valid; an invalid file is logged and the running configuration stays.
 Changes to server, aws, cache and audit need a restart.

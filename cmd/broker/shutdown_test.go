@@ -137,3 +137,45 @@ func fetchCreds(c *http.Client, baseURL, token string) fetchResult {
 	}
 	return r
 }
+
+// A credentials request that takes longer than 10 seconds, within
+// server.request_timeout, still finishes when shutdown begins while it runs,
+// and serve exits 0 (the grace is the request timeout plus 5 seconds).
+func TestServeShutdownWaitsForALongRequest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 12 seconds")
+	}
+	s := startServed(t, "server:\n  addr: 127.0.0.1:0\n  request_timeout: 20s\n", "")
+	token := mintToken(t, s.stack, "refs/heads/main")
+	// Two hops of 6 s each: each call within aws.call_timeout (10 s), the
+	// request past the 10 s the grace used to be.
+	s.STS.InjectFault("AssumeRoleWithWebIdentity", ststest.Fault{Latency: 6 * time.Second})
+	s.STS.InjectFault("AssumeRole", ststest.Fault{Latency: 6 * time.Second})
+
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	done := make(chan fetchResult, 1)
+	start := time.Now()
+	go func() { done <- fetchCreds(&http.Client{Transport: tr}, s.URL, token) }()
+	time.Sleep(500 * time.Millisecond)
+	s.stop()
+	s.stop = nil
+
+	var r fetchResult
+	select {
+	case r = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("in-flight request did not finish within 20s of shutdown")
+	}
+	if r.status != http.StatusOK {
+		t.Fatalf("in-flight request of %s during shutdown = %d %s, want 200", time.Since(start).Round(time.Second), r.status, r.body)
+	}
+	select {
+	case code := <-s.stopped:
+		if code != 0 {
+			t.Errorf("broker serve exit code = %d after shutdown, want 0; stderr:\n%s", code, s.Stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("broker serve did not return after the request finished")
+	}
+}

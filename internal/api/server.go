@@ -218,8 +218,9 @@ type Listeners struct {
 	TLS     *tls.Config  // optional; wraps Main
 }
 
-// Run serves until ctx is done, then shuts down gracefully: in-flight
-// requests get up to ShutdownTimeout to finish.
+// Run serves until ctx is done, then shuts down gracefully: the listeners
+// close at once and in-flight requests get up to [Server.ShutdownGrace] to
+// finish.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	main := s.httpServer(s.Handler())
 	servers := []*http.Server{main}
@@ -241,7 +242,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 		err = fmt.Errorf("api: serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownGrace())
 	defer cancel()
 	for _, srv := range servers {
 		if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
@@ -250,6 +251,13 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	}
 	return err
 }
+
+// ShutdownGrace is how long Run waits for in-flight requests once ctx is
+// done: the request timeout plus 5 seconds (the write timeout), so that a
+// credentials request that started just before shutdown can finish. A
+// supervisor's stop timeout (Kubernetes terminationGracePeriodSeconds,
+// systemd TimeoutStopSec) must be longer.
+func (s *Server) ShutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
