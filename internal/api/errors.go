@@ -28,6 +28,12 @@ const (
 	codeNotFound          = "not_found"
 	codeMethodNotAllowed  = "method_not_allowed"
 	codeInternal          = "internal"
+	// codeClientClosed and statusClientClosed (nginx's 499) record a
+	// request whose client went away before the answer: nobody reads
+	// them, but the access log and the request metrics do not count it as
+	// the broker's failure.
+	codeClientClosed   = "client_closed"
+	statusClientClosed = 499
 )
 
 // apiError is what a client sees of a failure: Status, Code and Message are
@@ -121,6 +127,12 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
 			Message: "no credentials from STS before the request deadline", Err: err}
+	case errors.Is(err, context.Canceled):
+		// Only the request's context is cancelled this way: the cache's
+		// own cancellations come as *chain.HopError, the issuer's as
+		// *auth.TokenError.
+		return &apiError{Status: statusClientClosed, Code: codeClientClosed,
+			Message: "the client closed the request", Err: err}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error", Err: err}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/oidctest"
@@ -198,6 +199,51 @@ func TestSTSTimeout(t *testing.T) {
 		message: "no credentials from STS before the request deadline"})
 	if took := time.Since(start); took > 1500*time.Millisecond {
 		t.Errorf("answer took %v, want about the 300ms request timeout", took)
+	}
+}
+
+// A client that goes away while its request waits for STS (botocore's
+// container provider gives up after 2 s) is not the broker's failure: the
+// request is recorded as 499 client_closed at info level, not 500 internal
+// at error level.
+func TestClientClosedIsNotAnError(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	b.STS.InjectFault("AssumeRole", ststest.Fault{Latency: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/v1/credentials/prod-deploy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+b.mint(t))
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("request answered %d, want the client to give up first", resp.StatusCode)
+	}
+	// The handler notices the cancellation and logs the request.
+	var line map[string]any
+	for deadline := time.Now().Add(5 * time.Second); line == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no access-log line for the cancelled request; logs: %v", b.Logs.All())
+		}
+		for _, e := range b.Logs.FilterMessage("request").All() {
+			if e.ContextMap()["route"] == "/v1/credentials/{profile}" {
+				line = e.ContextMap()
+				if e.Level != zapcore.InfoLevel {
+					t.Errorf("access-log level = %s, want info", e.Level)
+				}
+			}
+		}
+	}
+	if line["status"] != int64(499) || line["error_code"] != "client_closed" {
+		t.Errorf("access log: status %v, error_code %v; want 499, client_closed", line["status"], line["error_code"])
+	}
+	_, body := b.get(t, "/metrics", "")
+	if want := `broker_http_request_duration_seconds_count{route="/v1/credentials/{profile}",status="499"} 1`; !strings.Contains(string(body), want) {
+		t.Errorf("metrics lack %q", want)
+	}
+	if strings.Contains(string(body), `status="500"`) {
+		t.Errorf("metrics count a 500 for the cancelled request")
 	}
 }
 
