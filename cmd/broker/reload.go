@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -21,6 +22,18 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("reload: invalid configuration, keeping the running one: %w", err)
 	}
+	// The sections a reload does not apply stay as they run, so the new
+	// issuers and profiles must fit them, not the file's own: a hop shorter
+	// than the running cache.refresh_before would otherwise be accepted and
+	// then never be cached.
+	stale := restartOnly(b.cfg, next)
+	next.Server, next.AWS, next.Cache, next.Audit = b.cfg.Server, b.cfg.AWS, b.cfg.Cache, b.cfg.Audit
+	if len(stale) > 0 {
+		if err := next.Validate(); err != nil {
+			return fmt.Errorf("reload: the new file does not fit the running %s (they need a restart), keeping the running configuration: %w",
+				strings.Join(stale, ", "), err)
+		}
+	}
 	profiles, err := buildProfiles(next)
 	if err != nil {
 		return fmt.Errorf("reload: keeping the running configuration: %w", err)
@@ -37,12 +50,9 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	if err := b.api.Reload(verifier, profiles); err != nil {
 		return err
 	}
-	if stale := restartOnly(b.cfg, next); len(stale) > 0 {
+	if len(stale) > 0 {
 		b.opts.Log.Warn("configuration reloaded, but these sections need a restart to change", zap.Strings("sections", stale))
 	}
-	// Keep the sections that were not applied, so the next reload compares
-	// against what is really running.
-	next.Server, next.AWS, next.Cache, next.Audit = b.cfg.Server, b.cfg.AWS, b.cfg.Cache, b.cfg.Audit
 	b.cfg, b.verifier = next, verifier
 	b.opts.Log.Info("configuration reloaded", zap.Int("profiles", len(next.Profiles)), zap.Int("issuers", len(next.Issuers)))
 	return nil

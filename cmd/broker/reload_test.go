@@ -19,7 +19,8 @@ import (
 // TestServeReloadOnSIGHUP runs the broker binary, changes its configuration
 // file and sends SIGHUP: a valid file adds a profile while cached
 // credentials of the unchanged profile survive; an invalid file is refused
-// and the running configuration stays; a change to server needs a restart.
+// and the running configuration stays, as is one whose profiles do not fit
+// the running cache section; a change to server needs a restart.
 func TestServeReloadOnSIGHUP(t *testing.T) {
 	issuer := oidctest.Start(t, oidctest.Options{})
 	emu := ststest.Start(t, ststest.Options{})
@@ -114,6 +115,21 @@ func TestServeReloadOnSIGHUP(t *testing.T) {
 	hup(`"msg":"configuration reload refused"`)
 	if !strings.Contains(stderr.String(), "bogus_key") {
 		t.Errorf("the refusal does not name the unknown key; stderr:\n%s", stderr.String())
+	}
+	if got := profiles(); got != "[prod-deploy second]" {
+		t.Errorf("profiles after a refused reload = %s, want the running ones", got)
+	}
+
+	// A file valid with its own cache section, which a reload does not
+	// apply, but with a hop the running cache (refresh_before 30m) could
+	// never keep: refused, naming the hop.
+	i := strings.LastIndex(second, "duration: 1h")
+	short := second[:i] + "duration: 15m" + second[i+len("duration: 1h"):] + "cache: {refresh_before: 10m, min_remaining: 5m}\n"
+	writeConfig(short)
+	hup(`"msg":"configuration reload refused"`)
+	if !strings.Contains(stderr.String(), "the new file does not fit the running cache") ||
+		!strings.Contains(stderr.String(), "profiles.second.chain[1].duration") {
+		t.Errorf("the refusal does not say the hop does not fit the running cache; stderr:\n%s", stderr.String())
 	}
 	if got := profiles(); got != "[prod-deploy second]" {
 		t.Errorf("profiles after a refused reload = %s, want the running ones", got)
