@@ -90,5 +90,10 @@ func TestInflightLimit(t *testing.T) {
 	resp, body := b.get(t, "/v1/container/prod-deploy", b.mint(t))
 	checkError(t, resp, body, wantError{status: 429, code: "rate_limited",
 		message: "too many requests in flight; retry shortly", header: map[string]string{"Retry-After": "1"}})
+	// The profiles listing shares the bound: it verifies a token too, and
+	// waits on a slow issuer like a credentials request does.
+	resp, body = b.get(t, "/v1/profiles", "Bearer "+b.mint(t))
+	checkError(t, resp, body, wantError{status: 429, code: "rate_limited",
+		message: "too many requests in flight; retry shortly", header: map[string]string{"Retry-After": "1"}})
 	wg.Wait()
 }

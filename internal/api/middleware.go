@@ -131,10 +131,10 @@ func (s *Server) accessLog(r *http.Request, rec *record, route string, status in
 	ce.Write(fields...)
 }
 
-// errTooBusy is returned when MaxInflight credential requests are running.
+// errTooBusy is returned when MaxInflight token-verifying requests are running.
 var errTooBusy = errors.New("api: too many requests in flight")
 
-// limitInflight bounds concurrent credential requests; beyond the bound the
+// limitInflight bounds concurrent token-verifying requests; beyond the bound the
 // broker answers 429 at once instead of queueing without limit.
 func (s *Server) limitInflight(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

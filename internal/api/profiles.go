@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 )
@@ -19,8 +20,12 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Verification may wait on the issuer (keys being fetched): bounded
+	// like a credentials request.
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
 	st := s.current.Load()
-	id, err := s.verify(r.Context(), st.verifier, token)
+	id, err := s.verify(ctx, st.verifier, token)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,8 @@ type Config struct {
 	RequestTimeout time.Duration
 	// MaxTokenBytes is the largest Authorization value accepted (default 16 KiB).
 	MaxTokenBytes int
-	// MaxInflight bounds concurrent credentials requests (default 1024).
+	// MaxInflight bounds concurrent requests that verify a token:
+	// credentials, container and profiles (default 1024).
 	MaxInflight int
 	// RatePerIdentity is the sustained requests per second one caller
 	// identity (issuer and sub) may make on /v1, with a bucket of
@@ -168,7 +169,7 @@ func (s *Server) Handler() http.Handler {
 	r.Route("/v1", func(r chi.Router) {
 		r.With(s.limitGlobal, s.limitInflight).Get("/credentials/{profile}", s.handle(s.handleCredentials))
 		r.With(s.limitGlobal, s.limitInflight).Get("/container/{profile}", s.handle(s.handleContainer))
-		r.With(s.limitGlobal).Get("/profiles", s.handle(s.handleProfiles))
+		r.With(s.limitGlobal, s.limitInflight).Get("/profiles", s.handle(s.handleProfiles))
 	})
 	return r
 }

@@ -67,7 +67,8 @@ type Server struct {
 	// RequestTimeout bounds one request, STS calls included
 	// (request_timeout:, default 15s).
 	RequestTimeout Duration `yaml:"request_timeout"`
-	// MaxInflight bounds concurrently served requests (max_inflight:, default 1024).
+	// MaxInflight bounds concurrent requests that verify a token: the
+	// credentials, container and profiles routes (max_inflight:, default 1024).
 	MaxInflight int `yaml:"max_inflight"`
 	// RateLimit bounds request rates; beyond them the broker answers 429
 	// with Retry-After (rate_limit:).
