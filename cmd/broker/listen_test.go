@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stsbroker/broker/internal/ststest"
 )
 
 func TestServeNonLoopbackNeedsTLS(t *testing.T) {
@@ -51,6 +53,8 @@ func TestServeMetricsListener(t *testing.T) {
 		t.Fatalf("broker listening: metrics_addr = %q (addr %q), want the separate metrics listener's bound address", s.MetricsAddr, s.Addr)
 	}
 	token := mintToken(t, s.stack, "refs/heads/main")
+	// One throttled attempt, which the SDK's retry absorbs.
+	s.STS.InjectFault("AssumeRole", ststest.Fault{Code: "Throttling", Times: 1})
 	if status, _, body, _ := getCredentials(t, http.DefaultClient, s.URL, token); status != http.StatusOK {
 		t.Fatalf("GET credentials = %d %s, want 200", status, body)
 	}
@@ -60,9 +64,19 @@ func TestServeMetricsListener(t *testing.T) {
 		if code != http.StatusOK {
 			t.Fatalf("GET metrics listener /metrics = %d, want 200", code)
 		}
-		want := `broker_credentials_served_total{cache="miss",profile="prod-deploy"} 1`
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q; got:\n%s", want, body)
+		for _, want := range []string{
+			`broker_credentials_served_total{cache="miss",profile="prod-deploy"} 1`,
+			`broker_sts_calls_total{action="AssumeRole",outcome="ok"} 1`,
+			`broker_sts_attempts_total{action="AssumeRole",outcome="Throttling"} 1`,
+			`broker_sts_attempts_total{action="AssumeRole",outcome="ok"} 1`,
+			`broker_sts_attempts_total{action="AssumeRoleWithWebIdentity",outcome="ok"} 1`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("/metrics lacks %q; got:\n%s", want, body)
+			}
+		}
+		if strings.Contains(body, `broker_sts_calls_total{action="AssumeRole",outcome="Throttling"}`) {
+			t.Errorf("/metrics counts the retried call as throttled; it succeeded")
 		}
 	})
 

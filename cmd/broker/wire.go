@@ -72,8 +72,10 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 
+	metrics := api.NewMetrics()
 	client, ambient, err := chain.NewClient(ctx, chain.ClientConfig{
 		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Log: o.Log.Named("aws"),
+		ObserveAttempt: metrics.ObserveSTSAttempt,
 	})
 	if err != nil {
 		return nil, err
@@ -81,7 +83,6 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	if names := ambientProfiles(cfg); len(names) > 0 {
 		warnWithoutAmbient(ctx, ambient, names, time.Duration(cfg.AWS.CallTimeout), o.Log)
 	}
-	metrics := api.NewMetrics()
 	runner := chain.NewRunner(chain.RunnerConfig{
 		STS: client, Ambient: ambient, Now: o.Now, Observe: metrics.ObserveSTS,
 		CallTimeout: time.Duration(cfg.AWS.CallTimeout),

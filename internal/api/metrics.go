@@ -16,6 +16,7 @@ type Metrics struct {
 	served         *prometheus.CounterVec
 	verifications  *prometheus.CounterVec
 	stsCalls       *prometheus.CounterVec
+	stsAttempts    *prometheus.CounterVec
 	stsLatency     *prometheus.HistogramVec
 	rateLimited    *prometheus.CounterVec
 	cacheEntriesFn func() int
@@ -41,7 +42,11 @@ func NewMetrics() *Metrics {
 		}, []string{"result"}),
 		stsCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_sts_calls_total",
-			Help: "STS calls by action and outcome (ok or STS's error code).",
+			Help: "STS calls by action and outcome (ok, STS's error code, other, or error when no answer came), each counted once after the SDK's retries.",
+		}, []string{"action", "outcome"}),
+		stsAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "broker_sts_attempts_total",
+			Help: "STS requests the SDK sent, each retry counted, by action and outcome; broker_sts_calls_total counts each call once, after its retries.",
 		}, []string{"action", "outcome"}),
 		stsLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "broker_sts_call_duration_seconds",
@@ -56,7 +61,7 @@ func NewMetrics() *Metrics {
 	for _, l := range []string{limitIdentity, limitGlobal, limitInflight} {
 		m.rateLimited.WithLabelValues(l) // export zeros, not absent series
 	}
-	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsLatency, m.rateLimited,
+	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsAttempts, m.stsLatency, m.rateLimited,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "broker_cache_entries",
 			Help: "Entries in the credentials cache (final and per-hop).",
@@ -77,6 +82,12 @@ func NewMetrics() *Metrics {
 
 // Registry returns the registry to serve (promhttp.HandlerFor).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// ObserveSTSAttempt counts one attempt of an STS call; it is
+// chain.ClientConfig.ObserveAttempt.
+func (m *Metrics) ObserveSTSAttempt(action, outcome string) {
+	m.stsAttempts.WithLabelValues(action, outcome).Inc()
+}
 
 // ObserveSTS records one STS call; it is the chain.RunnerConfig.Observe hook.
 func (m *Metrics) ObserveSTS(action, outcome string, took time.Duration) {

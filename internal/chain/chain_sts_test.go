@@ -89,6 +89,22 @@ func TestRunRefusals(t *testing.T) {
 	}
 }
 
+// The outcome reported to Observe (a metrics label) is a bounded set: an
+// error code STS does not send, from an sts_endpoint that is not STS, is
+// "other", while the HopError keeps the code for the message.
+func TestRunUnknownCodeIsOther(t *testing.T) {
+	h := newHarness(t)
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "MadeUp_1234", Status: 400})
+	_, err := h.runner(nil).RunHop(t.Context(), h.seedPlan("myorg/app"), 0, nil)
+	var he *HopError
+	if !errors.As(err, &he) || he.Code != "MadeUp_1234" {
+		t.Fatalf("RunHop() error = %v, want a HopError with code MadeUp_1234", err)
+	}
+	if diff := cmp.Diff([]string{actionWebIdentity + " other"}, h.observed); diff != "" {
+		t.Errorf("observed (-want +got):\n%s", diff)
+	}
+}
+
 func TestRunAmbientChainWithTags(t *testing.T) {
 	h := newHarness(t)
 	const broker = "arn:aws:iam::333333333333:user/broker"
@@ -531,11 +547,22 @@ func TestNewClient(t *testing.T) {
 		t.Errorf("NewClient(no region) error = %v, want %q", err, "chain: no sts region configured")
 	}
 
-	client, ambient, err := NewClient(t.Context(), ClientConfig{Region: "us-east-1", Endpoint: emu.URL(), MaxAttempts: 2, MaxBackoff: time.Millisecond})
+	var mu sync.Mutex
+	var attempts, calls []string
+	client, ambient, err := NewClient(t.Context(), ClientConfig{Region: "us-east-1", Endpoint: emu.URL(), MaxAttempts: 2, MaxBackoff: time.Millisecond,
+		ObserveAttempt: func(action, outcome string) {
+			mu.Lock()
+			defer mu.Unlock()
+			attempts = append(attempts, action+" "+outcome)
+		}})
 	if err != nil {
 		t.Fatalf("NewClient() error = %v", err)
 	}
-	r := NewRunner(RunnerConfig{STS: client, Ambient: ambient})
+	r := NewRunner(RunnerConfig{STS: client, Ambient: ambient, Observe: func(action, outcome string, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, action+" "+outcome)
+	}})
 	p := Plan{Source: Ambient, Hops: []Hop{{RoleARN: "arn:aws:iam::111111111111:role/ambient", SessionName: "ss"}}}
 
 	emu.InjectFault(actionAssumeRole, ststest.Fault{Status: 503, Times: 1})
@@ -557,6 +584,16 @@ func TestNewClient(t *testing.T) {
 	_, err = r.Run(t.Context(), p)
 	if !errors.As(err, &he) || he.Kind != Unavailable || he.Code != "" {
 		t.Errorf("Run() against a closed STS error = %v, want Unavailable with no code", err)
+	}
+	// Each call once, after its retries; each attempt on its own.
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"AssumeRole ok", "AssumeRole Throttling", "AssumeRole error"}, calls); diff != "" {
+		t.Errorf("calls observed (-want +got):\n%s", diff)
+	}
+	wantAttempts := []string{"AssumeRole ServiceUnavailable", "AssumeRole ok", "AssumeRole Throttling", "AssumeRole Throttling", "AssumeRole error", "AssumeRole error"}
+	if diff := cmp.Diff(wantAttempts, attempts); diff != "" {
+		t.Errorf("attempts observed (-want +got):\n%s", diff)
 	}
 }
 

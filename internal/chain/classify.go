@@ -37,6 +37,48 @@ var evictingCodes = map[string]bool{
 	"IDPRejectedClaim":     true,
 }
 
+// knownCodes are the STS error codes reported as themselves in the
+// Observe outcome (a metrics label): the codes above and the other client
+// errors STS documents or sends (wire-facts §4.6). Anything else, from an
+// sts_endpoint that is not STS, is reported as "other" so that the label
+// stays a bounded set; the HopError keeps the real code.
+var knownCodes = func() map[string]bool {
+	m := map[string]bool{
+		"ExpiredTokenException":      true,
+		"InvalidClientTokenId":       true,
+		"MalformedPolicyDocument":    true,
+		"PackedPolicyTooLarge":       true,
+		"RegionDisabledException":    true,
+		"ValidationError":            true,
+		"InvalidParameterValue":      true,
+		"SignatureDoesNotMatch":      true,
+		"IncompleteSignature":        true,
+		"MissingAuthenticationToken": true,
+		"RequestExpired":             true,
+		"InvalidAction":              true,
+		"OptInRequired":              true,
+	}
+	for c := range unavailableCodes {
+		m[c] = true
+	}
+	for c := range evictingCodes {
+		m[c] = true
+	}
+	return m
+}()
+
+// outcomeLabel is the Observe outcome of a failed call: its STS code when
+// known, "other" for an unknown code, "error" when no answer came.
+func outcomeLabel(he *HopError) string {
+	switch {
+	case he.Code == "":
+		return "error"
+	case knownCodes[he.Code]:
+		return he.Code
+	}
+	return "other"
+}
+
 // classify turns an error of the STS call of hop i (0-based) into a
 // *HopError. ctx is the call's context: a deadline that passed makes the
 // failure a Timeout whatever the SDK wrapped around it.

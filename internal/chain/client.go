@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 	"go.uber.org/zap"
 )
 
@@ -35,6 +38,12 @@ type ClientConfig struct {
 	// to IMDSv1 while looking for ambient credentials), which the SDK
 	// would otherwise print as plain text on stderr; nil drops them.
 	Log *zap.Logger
+	// ObserveAttempt, when set, is called after every attempt the SDK makes
+	// (a call retried twice is three attempts) with the action and the
+	// attempt's outcome, as [RunnerConfig.Observe] names outcomes. Runner's
+	// Observe sees the call once, after the retries: throttling that a
+	// retry absorbed shows only here.
+	ObserveAttempt func(action, outcome string)
 }
 
 const (
@@ -101,6 +110,9 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sts.Client, aws.Credenti
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
+		if cfg.ObserveAttempt != nil {
+			o.APIOptions = append(o.APIOptions, observeAttempts(cfg.ObserveAttempt))
+		}
 	})
 	return client, awsCfg.Credentials, nil
 }
@@ -113,5 +125,28 @@ func newRetryer(attempts int, backoff time.Duration) func() aws.Retryer {
 			o.MaxAttempts = attempts
 			o.MaxBackoff = backoff
 		})
+	}
+}
+
+// observeAttempts adds a step right inside the SDK's retry loop, so that it
+// runs once per attempt and sees each attempt's error (deserialized, with
+// STS's code) before the retryer decides.
+func observeAttempts(observe func(action, outcome string)) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("BrokerObserveAttempt",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				outcome := "ok"
+				if err != nil {
+					he := &HopError{}
+					var apiErr smithy.APIError
+					if errors.As(err, &apiErr) {
+						he.Code = apiErr.ErrorCode()
+					}
+					outcome = outcomeLabel(he)
+				}
+				observe(awsmiddleware.GetOperationName(ctx), outcome)
+				return out, md, err
+			}), (&retry.Attempt{}).ID(), middleware.After)
 	}
 }
