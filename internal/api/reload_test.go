@@ -7,7 +7,10 @@ import (
 	"testing"
 	"weak"
 
+	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
 )
 
 // TestReloadReleasesOldProfiles: the identity of a verified token carries
@@ -85,5 +88,41 @@ func TestReloadReleasesProfilesOfInflightRequests(t *testing.T) {
 	}
 	if again, err := b.Verifier.Verify(t.Context(), token); err != nil || again != id {
 		t.Errorf("Verify() again = %v, %v; want the identity cached after the reload (the test needs it alive)", again == id, err)
+	}
+}
+
+// TestReloadIssuerNameToAnotherURL: a reload that gives an issuer's name to
+// another URL (a cluster migration under the name "k8s", where service
+// account subjects repeat) must not let the new issuer's tokens share the
+// cached credentials of the old issuer's callers with the same sub: the
+// cache key holds the issuer's URL, not its name. STS, which does not trust
+// the new issuer here, is asked and refuses.
+func TestReloadIssuerNameToAnotherURL(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET prod-deploy = %d %.200s, want 200", resp.StatusCode, body)
+	}
+
+	other := oidctest.Start(t, oidctest.Options{})
+	v, err := auth.New(t.Context(), auth.Config{
+		Issuers: []auth.IssuerConfig{{Name: "github", URL: other.URL(), Audiences: []string{"sts.amazonaws.com"}}},
+	})
+	if err != nil {
+		t.Fatalf("auth.New() = %v", err)
+	}
+	if err := b.Server.Reload(v, newProfileSet(t, seedProfiles())); err != nil {
+		t.Fatalf("Reload() = %v", err)
+	}
+	tok, err := other.Mint(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body = b.get(t, "/v1/credentials/prod-deploy", "Bearer "+tok)
+	checkError(t, resp, body, wantError{status: 502, code: "sts_refused",
+		message: "hop 1 (" + ststest.SeedToolingRoleARN + "): InvalidIdentityToken"})
+	if got := b.STS.Calls("AssumeRoleWithWebIdentity"); got != 2 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 2: the other issuer's token must reach STS", got)
 	}
 }

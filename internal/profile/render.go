@@ -25,8 +25,10 @@ import (
 // empty list.
 //
 // token is the caller's JWT; the plan carries it only when the profile's
-// source is [chain.WebIdentity]. Plan.Identity is the issuer name and the
-// subject joined by a NUL byte, so two callers never share a cache entry.
+// source is [chain.WebIdentity]. Plan.Identity is the token's iss (the
+// issuer's URL, never its configured name: a reload may give a name another
+// URL, whose subjects are other callers) and sub joined by a NUL byte, which
+// a URL cannot hold, so two callers never share a cache entry.
 //
 // A template that fails, for example on a claim the token does not carry,
 // gives a *RenderError naming the field.
@@ -94,7 +96,7 @@ func (p *Profile) render(id *auth.Identity, claims map[string]any, token chain.S
 	plan := chain.Plan{
 		Profile:  p.name,
 		Source:   p.source,
-		Identity: id.Issuer + "\x00" + id.Subject,
+		Identity: id.IssuerURL + "\x00" + id.Subject,
 		Hops:     hops,
 	}
 	if p.source == chain.WebIdentity {

@@ -91,7 +91,7 @@ func prodDeployPlan() chain.Plan {
 		Profile:          "prod-deploy",
 		Source:           chain.WebIdentity,
 		WebIdentityToken: testToken,
-		Identity:         "github\x00repo:myorg/app:ref:refs/heads/main",
+		Identity:         "https://token.actions.githubusercontent.com\x00repo:myorg/app:ref:refs/heads/main",
 		Hops: []chain.Hop{
 			{RoleARN: toolingRole, SessionName: "gha-123456789", Duration: time.Hour},
 			{
