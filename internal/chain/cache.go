@@ -21,7 +21,8 @@ const (
 	// Miss: the request waited for STS.
 	Miss Outcome = "miss"
 	// Refresh: served from the cache inside the refresh window while a
-	// background refresh runs.
+	// background refresh runs, or is due: when MaxRefreshes already run, or
+	// every STS slot is taken, none starts and the next request tries again.
 	Refresh Outcome = "refresh"
 	// Stale: served from the cache inside the refresh window although the
 	// last background refresh failed: STS is in trouble.
