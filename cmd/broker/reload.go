@@ -48,7 +48,15 @@ func (b *broker) reload(ctx context.Context, path string) error {
 		}
 	}
 	if err := b.api.Reload(verifier, profiles); err != nil {
+		if verifier != b.verifier {
+			verifier.Close()
+		}
 		return err
+	}
+	if verifier != b.verifier {
+		// Requests still running may use the old one; Close only stops
+		// its background issuer retries.
+		b.verifier.Close()
 	}
 	if len(stale) > 0 {
 		b.opts.Log.Warn("configuration reloaded, but these sections need a restart to change", zap.Strings("sections", stale))

@@ -30,8 +30,12 @@ type broker struct {
 	opts     options
 }
 
-// close stops background refreshes. Call it after the server stopped.
-func (b *broker) close() { b.cache.Close() }
+// close stops background refreshes and issuer retries. Call it after the
+// server stopped.
+func (b *broker) close() {
+	b.cache.Close()
+	b.verifier.Close()
+}
 
 // options are what the caller of build may override (tests, broker dev).
 type options struct {
@@ -66,6 +70,12 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	if err != nil {
 		return nil, err
 	}
+	built := false
+	defer func() {
+		if !built { // stop its background issuer retries
+			verifier.Close()
+		}
+	}()
 
 	profiles, err := buildProfiles(cfg)
 	if err != nil {
@@ -120,6 +130,7 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		cache.Close()
 		return nil, err
 	}
+	built = true
 	return &broker{api: srv, cache: cache, cfg: cfg, verifier: verifier, opts: o}, nil
 }
 

@@ -92,6 +92,7 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	if err != nil {
 		t.Fatalf("auth.New() = %v", err)
 	}
+	t.Cleanup(verifier.Close)
 	pcs := o.profiles
 	if pcs == nil {
 		pcs = seedProfiles()

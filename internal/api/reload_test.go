@@ -112,6 +112,7 @@ func TestReloadIssuerNameToAnotherURL(t *testing.T) {
 	if err != nil {
 		t.Fatalf("auth.New() = %v", err)
 	}
+	t.Cleanup(v.Close)
 	if err := b.Server.Reload(v, newProfileSet(t, seedProfiles())); err != nil {
 		t.Fatalf("Reload() = %v", err)
 	}

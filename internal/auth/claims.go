@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxUnix bounds NumericDate values (year 9999) so that float conversion
@@ -44,4 +46,37 @@ func numericDate(claims map[string]any, name string) (t time.Time, ok bool, err 
 	}
 	f = min(max(f, -maxUnix), maxUnix)
 	return time.Unix(int64(f), 0), true, nil
+}
+
+// registeredClaims are the registered claim names of RFC 7519 §4.1.
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
+
+// checkClaimNames refuses claims that have a key equal to a registered claim
+// name case-insensitively but not exactly: "Sub", "SUB", or "ſub" (U+017F,
+// LATIN SMALL LETTER LONG S, folds to "s").
+//
+// Security: go-oidc decodes iss, sub, aud, exp, iat and nbf with
+// encoding/json into a struct, which matches keys case-insensitively (with
+// Unicode simple folding, hence strings.EqualFold here) and keeps the last
+// match; conditions, templates and our nbf read the exact key from
+// [decodeClaims]' map. A payload with both "sub" and "Sub" would name one
+// caller in Identity.Subject (the cache key and the audit log) and another
+// in the conditions. Claim names are case-sensitive (RFC 7519 §4), so such a
+// key is no registered claim, and an issuer has no reason to send one. It
+// runs on the map verifySigned decodes anyway: a few string comparisons per
+// claim, and none on a verified-cache hit.
+func checkClaimNames(claims map[string]any) error {
+	for k := range claims {
+		// A registered name is three ASCII letters, and a rune that folds
+		// to one is at most UTFMax bytes.
+		if len(k) > 3*utf8.UTFMax {
+			continue
+		}
+		for _, name := range registeredClaims {
+			if k != name && strings.EqualFold(k, name) {
+				return fmt.Errorf("claims: key %q differs from the registered claim %q only in case", k, name)
+			}
+		}
+	}
+	return nil
 }

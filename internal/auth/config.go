@@ -20,6 +20,9 @@ const (
 	DefaultVerifiedCacheSize   = 10000
 )
 
+// defaultIssuerRetryMax is the default of [Config.IssuerRetryMax].
+const defaultIssuerRetryMax = time.Minute
+
 // maxIssuers bounds the configuration; a broker trusts a handful of issuers.
 const maxIssuers = 64
 
@@ -76,8 +79,19 @@ type Config struct {
 	Skew time.Duration
 	// JWKSRefetchInterval is the minimum time between two JWKS fetches of
 	// one issuer, and between two initialisation attempts of an issuer that
-	// is down.
+	// is down, whether a request or the background retry makes them.
 	JWKSRefetchInterval time.Duration
+	// IssuerRetryMin is the first delay of the background retry of an
+	// issuer that was down at [New] (see [Verifier.Close]); each failed
+	// attempt doubles it, up to IssuerRetryMax. Default JWKSRefetchInterval,
+	// since attempts are limited to one per interval anyway (or
+	// IssuerRetryMax, if that is set and shorter).
+	IssuerRetryMin time.Duration
+	// IssuerRetryMax caps the delay of the background retry, so that an
+	// issuer that comes back is used (and /readyz turns ready) at most about
+	// this long after. Default one minute, or IssuerRetryMin if longer.
+	// Tests set both to milliseconds.
+	IssuerRetryMax time.Duration
 	// Log receives issuer initialisation events. Default zap.NewNop().
 	Log *zap.Logger
 	// VerifiedCacheSize is the number of verified tokens remembered, by
@@ -111,6 +125,15 @@ func (cfg Config) withDefaults() Config {
 	if cfg.JWKSRefetchInterval == 0 {
 		cfg.JWKSRefetchInterval = DefaultJWKSRefetchInterval
 	}
+	if cfg.IssuerRetryMin == 0 {
+		cfg.IssuerRetryMin = cfg.JWKSRefetchInterval
+		if cfg.IssuerRetryMax > 0 {
+			cfg.IssuerRetryMin = min(cfg.IssuerRetryMin, cfg.IssuerRetryMax)
+		}
+	}
+	if cfg.IssuerRetryMax == 0 {
+		cfg.IssuerRetryMax = max(defaultIssuerRetryMax, cfg.IssuerRetryMin)
+	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
@@ -137,6 +160,12 @@ func (cfg Config) validate() error {
 	}
 	if cfg.JWKSRefetchInterval < 0 {
 		errs = append(errs, errors.New("auth: jwks refetch interval must not be negative"))
+	}
+	if cfg.IssuerRetryMin < 0 || cfg.IssuerRetryMax < 0 {
+		errs = append(errs, errors.New("auth: issuer retry delays must not be negative"))
+	}
+	if cfg.IssuerRetryMin > 0 && cfg.IssuerRetryMax > 0 && cfg.IssuerRetryMin > cfg.IssuerRetryMax {
+		errs = append(errs, fmt.Errorf("auth: issuer retry min %v exceeds max %v", cfg.IssuerRetryMin, cfg.IssuerRetryMax))
 	}
 	if cfg.VerifiedCacheSize > maxVerifiedCacheSize {
 		errs = append(errs, fmt.Errorf("auth: verified cache size %d exceeds the limit of %d", cfg.VerifiedCacheSize, maxVerifiedCacheSize))

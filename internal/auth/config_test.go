@@ -3,6 +3,7 @@ package auth
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,6 +34,8 @@ func TestNewRejectsConfig(t *testing.T) {
 		{name: "alg-none", cfg: Config{Issuers: []IssuerConfig{with(func(ic *IssuerConfig) { ic.Algorithms = []string{"none"} })}}, want: `auth: issuers[0]: algorithm "none" is not supported`},
 		{name: "negative-max-token-bytes", cfg: Config{Issuers: []IssuerConfig{ok}, MaxTokenBytes: -1}, want: "auth: max token bytes must not be negative"},
 		{name: "negative-skew", cfg: Config{Issuers: []IssuerConfig{ok}, Skew: -1}, want: "auth: skew must not be negative"},
+		{name: "negative-issuer-retry", cfg: Config{Issuers: []IssuerConfig{ok}, IssuerRetryMax: -1}, want: "auth: issuer retry delays must not be negative"},
+		{name: "issuer-retry-min-above-max", cfg: Config{Issuers: []IssuerConfig{ok}, IssuerRetryMin: 2 * time.Second, IssuerRetryMax: time.Second}, want: "auth: issuer retry min 2s exceeds max 1s"},
 		{name: "verified-cache-too-large", cfg: Config{Issuers: []IssuerConfig{ok}, VerifiedCacheSize: 1<<20 + 1}, want: "auth: verified cache size 1048577 exceeds the limit of 1048576"},
 	}
 	for _, tt := range tests {

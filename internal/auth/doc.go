@@ -18,9 +18,11 @@
 // one step and counts changes of its keys in a generation, which is all the
 // verified-token cache needs to drop tokens of a retired key.
 //
-// An issuer that is down at start-up does not fail [New]: it is retried on
-// [Verifier.Verify] at most once per interval, and [Verifier.Ready] reports
-// whether every issuer has been initialised.
+// An issuer that is down at start-up does not fail [New]: it is retried in
+// the background with bounded backoff until it is initialised, and on
+// [Verifier.Verify], together at most once per interval; [Verifier.Ready]
+// reports whether every issuer has been initialised, and [Verifier.Close]
+// ends the background retries.
 //
 // [Conditions] and [MatchLike] implement the StringEquals and StringLike
 // operators of IAM condition blocks over verified claims.

@@ -206,6 +206,7 @@ func FuzzVerifyFrontEnd(f *testing.F) {
 		{name: "alg-none", in: enc([]byte(`{"alg":"none"}`)) + "." + p + ".", want: ReasonAlgorithm},
 		{name: "hs256", in: enc([]byte(`{"alg":"HS256","kid":"`+fuzzKid+`"}`)) + "." + p + "." + sig, want: ReasonAlgorithm},
 		{name: "jku-header", in: signer.sign(f, map[string]any{"alg": "ES256", "kid": "x", "jku": stranger.URL + "/keys"}, fuzzClaims()), want: ReasonSignature},
+		{name: "sub-case-variant", in: signer.sign(f, es, with("Sub", "repo:evil/x:ref:refs/heads/main")), want: ReasonMalformed},
 		{name: "signature-swapped", in: h + "." + fuzzSegment(f, with("sub", "repo:evil/x:ref:refs/heads/main")) + "." + sig, want: ReasonSignature},
 		{name: "signature-truncated", in: h + "." + p + "." + sig[:len(sig)-4], want: ReasonSignature},
 		{name: "signature-empty", in: h + "." + p + ".", want: ReasonSignature},

@@ -33,3 +33,14 @@ func (g *intervalGate) wouldAllow() bool {
 	defer g.mu.Unlock()
 	return g.last.IsZero() || g.now().Sub(g.last) >= g.interval
 }
+
+// remaining is how long until allow would allow an event: zero if it would
+// now.
+func (g *intervalGate) remaining() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.last.IsZero() {
+		return 0
+	}
+	return max(g.interval-g.now().Sub(g.last), 0)
+}

@@ -178,7 +178,8 @@ func sign(t testing.TB, key testKey, kid string, claims map[string]any) string {
 	return oidctest.SignIDToken(key.priv, kid, key.alg, string(b))
 }
 
-// newTestVerifier builds a Verifier on clock for the given issuers.
+// newTestVerifier builds a Verifier on clock for the given issuers, closed
+// when the test ends.
 func newTestVerifier(t testing.TB, clock *testClock, issuers ...IssuerConfig) *Verifier {
 	t.Helper()
 	v, err := New(context.Background(), Config{
@@ -189,6 +190,9 @@ func newTestVerifier(t testing.TB, clock *testClock, issuers ...IssuerConfig) *V
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
+	// Before the issuers' servers close (cleanups run last first), and
+	// before zaptest's logger stops accepting entries.
+	t.Cleanup(v.Close)
 	return v
 }
 

@@ -32,6 +32,7 @@ type issuer struct {
 	static []string
 
 	state atomic.Pointer[issuerState] // nil until initialised
+	ready chan struct{}               // closed when state is stored
 
 	sem      chan struct{} // one initialisation at a time
 	attempts *intervalGate // at most one initialisation attempt per interval
@@ -56,6 +57,7 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 		interval:  cfg.JWKSRefetchInterval,
 		attempts:  &intervalGate{now: cfg.Now, interval: cfg.JWKSRefetchInterval},
 		sem:       make(chan struct{}, 1),
+		ready:     make(chan struct{}),
 		log:       cfg.Log.With(zap.String(fieldIssuer, ic.Name), zap.String(fieldURL, ic.URL)),
 	}
 	switch {
@@ -70,7 +72,9 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 // ensure returns the issuer's state, initialising it if it is not yet and no
 // attempt was made in the last interval. work is the context for the
 // discovery and JWKS requests; wait bounds only the wait for another
-// goroutine's attempt.
+// goroutine's attempt. Requests ([Verifier.Verify]) and the background retry
+// ([Verifier.retry]) both come here, so they share the one attempt per
+// interval.
 func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 	if st := is.state.Load(); st != nil {
 		return st, nil
@@ -96,6 +100,7 @@ func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 		return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
 	}
 	is.state.Store(st)
+	close(is.ready) // once: state is stored once, under sem
 	is.log.Info("issuer ready", zap.Strings("algorithms", st.algs))
 	return st, nil
 }

@@ -261,6 +261,7 @@ func TestIssuerJWKSRedirectToHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
 	}
+	t.Cleanup(v.Close)
 	if v.Ready() {
 		t.Errorf("Ready() = true after a redirect to plain http, want false")
 	}

@@ -18,12 +18,22 @@ type Verifier struct {
 	byURL   map[string]*issuer
 	byName  map[string]*issuer
 	cache   *verifiedCache // nil when disabled
+
+	stop    context.CancelFunc // ends the background retries
+	retries sync.WaitGroup     // one goroutine per issuer down at New
 }
 
 // New validates cfg and builds one verifier per issuer, trying discovery and
-// a first JWKS fetch for each. An issuer that is down does not fail New: it
-// is retried on [Verifier.Verify] at most once per JWKSRefetchInterval, and
-// [Verifier.Ready] is false until every issuer is initialised.
+// a first JWKS fetch for each; ctx bounds these first attempts only.
+//
+// An issuer that is down does not fail New, and [Verifier.Ready] is false
+// until every issuer is initialised. Such an issuer is retried in the
+// background, independently of requests, with a delay that starts at
+// [Config.IssuerRetryMin] and doubles up to [Config.IssuerRetryMax] (with
+// jitter), and by [Verifier.Verify] when a token for it arrives; all within
+// the same limit of one attempt per JWKSRefetchInterval. The background
+// retry of an issuer ends when it is initialised. The owner of the Verifier
+// must call [Verifier.Close] when it stops using it.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -49,7 +59,30 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		wg.Go(func() { _, _ = is.ensure(ctx, ctx) })
 	}
 	wg.Wait()
+	// The retries outlive New's ctx (often a start-up deadline): Close ends
+	// them. WithoutCancel keeps ctx's values.
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	v.stop = stop
+	for _, is := range v.issuers {
+		if is.state.Load() == nil {
+			v.retries.Go(func() { v.retry(bg, is) })
+		}
+	}
 	return v, nil
+}
+
+// Close stops the background retry of the issuers that were down at [New]
+// and waits for it to end, cancelling an attempt in progress. The owner
+// must call it when it stops using the Verifier: on shutdown, and on the
+// verifier a reload replaced (not on one the reload kept). Close may be
+// called more than once, and concurrently. After Close the Verifier still
+// verifies; an issuer still down is then retried only by Verify, as tokens
+// for it arrive.
+func (v *Verifier) Close() {
+	if v.stop != nil {
+		v.stop()
+	}
+	v.retries.Wait()
 }
 
 // Ready reports whether every issuer has been initialised: discovery (if
@@ -170,6 +203,12 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	}
 	claims, err := decodeClaims(payload)
 	if err != nil {
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	// Security: go-oidc read iss, sub, aud, exp and iat from the payload
+	// case-insensitively; we read the claims by exact key. Refuse a payload
+	// on which the two could disagree (see checkClaimNames).
+	if err := checkClaimNames(claims); err != nil {
 		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
 	// Security: aud must name one of this issuer's audiences (RFC 8725 §3.9),

@@ -9,13 +9,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	goidctest "github.com/coreos/go-oidc/v3/oidc/oidctest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/stsbroker/broker/internal/oidctest"
 )
 
 func TestVerifyAccepts(t *testing.T) {
@@ -282,5 +287,90 @@ func TestVerifyMaxTokenBytes(t *testing.T) {
 				t.Errorf("Verify() error = %v (reason %q), want reason %q", err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestVerifyRejectsCaseVariantClaims: a key that equals a registered claim
+// name case-insensitively but not exactly is refused. go-oidc reads the
+// registered claims case-insensitively (encoding/json), the conditions read
+// the exact key: the two must not be able to disagree.
+func TestVerifyRejectsCaseVariantClaims(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	v, err := New(t.Context(), Config{
+		Issuers: []IssuerConfig{{Name: "github", URL: issuer.URL(), Audiences: []string{oidctest.DefaultAudience}}},
+		Log:     zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	now := time.Now()
+	const attacker = "repo:attacker/x:ref:refs/heads/main"
+	tests := []struct {
+		name  string
+		key   string // added to the claims; "" adds nothing
+		value any
+		want  string // the reason; "" means accepted
+	}{
+		{name: "plain"},
+		{name: "sub-capitalised", key: "Sub", value: attacker, want: ReasonMalformed},
+		{name: "sub-upper-case", key: "SUB", value: attacker, want: ReasonMalformed},
+		// U+017F folds to "s" and sorts after "sub": encoding/json keeps it.
+		{name: "sub-long-s", key: "\u017fub", value: attacker, want: ReasonMalformed},
+		{name: "iss-capitalised", key: "Iss", value: "https://issuer.attacker.invalid", want: ReasonMalformed},
+		{name: "aud-capitalised", key: "Aud", value: "someone-else", want: ReasonMalformed},
+		{name: "exp-capitalised", key: "Exp", value: now.Add(time.Hour).Unix(), want: ReasonMalformed},
+		{name: "nbf-upper-case", key: "NBF", value: now.Unix(), want: ReasonMalformed},
+		{name: "iat-capitalised", key: "Iat", value: now.Unix(), want: ReasonMalformed},
+		{name: "jti-upper-case", key: "JTI", value: "x", want: ReasonMalformed},
+		{name: "capitalised-private-claim", key: "Repository", value: "attacker/x"},
+		{name: "longer-name", key: "Subject", value: attacker},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+			if tt.key != "" {
+				claims[tt.key] = tt.value
+			}
+			token, err := issuer.Mint(claims)
+			if err != nil {
+				t.Fatalf("Mint() error = %v", err)
+			}
+			id, err := v.Verify(t.Context(), token)
+			if got := reason(err); got != tt.want {
+				t.Fatalf("Verify() error = %v (reason %q), want reason %q", err, got, tt.want)
+			}
+			if tt.want == "" && id.Subject != "repo:myorg/app:ref:refs/heads/main" {
+				t.Errorf("Verify() Subject = %q, want %q", id.Subject, "repo:myorg/app:ref:refs/heads/main")
+			}
+			if tt.want != "" && !strings.Contains(err.Error(), "only in case") {
+				t.Errorf("Verify() error = %q, want it to say the key differs only in case", err)
+			}
+		})
+	}
+}
+
+// TestVerifyRejectsSubjectCaseVariantLast is the payload of the security
+// review, key order kept: encoding/json (go-oidc) keeps the last of "sub"
+// and "Sub", the claims map the exact "sub", so Identity.Subject was the
+// attacker's while conditions matched myorg's.
+func TestVerifyRejectsSubjectCaseVariantLast(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v := newTestVerifier(t, clock, ti.config("github"))
+	now := clock.Now()
+	payload := fmt.Sprintf(`{"iss":%q,"sub":%q,"Sub":"repo:attacker/x:ref:refs/heads/main","aud":%q,"iat":%d,"exp":%d}`,
+		ti.URL, testSubject, testAudience, now.Unix(), now.Add(5*time.Minute).Unix())
+	token := goidctest.SignIDToken(key.priv, key.kid, key.alg, payload)
+	id, err := v.Verify(t.Context(), token)
+	if got := reason(err); got != ReasonMalformed {
+		if id != nil {
+			t.Fatalf("Verify() Subject = %q, error = nil, want reason %q", id.Subject, ReasonMalformed)
+		}
+		t.Fatalf("Verify() error = %v, want reason %q", err, ReasonMalformed)
+	}
+	if strings.Contains(err.Error(), "attacker") {
+		t.Errorf("Verify() error = %q contains a claim value", err)
 	}
 }

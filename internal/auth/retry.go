@@ -1,0 +1,52 @@
+package auth
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// retry initialises is in the background until it succeeds (or a request
+// does), or until ctx is done (by [Verifier.Close]). Each attempt goes
+// through [issuer.ensure], so it counts towards, and is refused by, the same
+// one attempt per JWKSRefetchInterval as the attempts requests make: the
+// issuer never sees more than one attempt per interval from this verifier.
+//
+// Without it, an issuer that was down at [New] would only be retried when a
+// token for it arrives, and a broker behind a readiness probe gets none
+// until it is ready: it would stay unready for good after the issuer came
+// back.
+func (v *Verifier) retry(ctx context.Context, is *issuer) {
+	delay := v.cfg.IssuerRetryMin
+	for {
+		// Wake no sooner than the rate limit allows an attempt (measured on
+		// the injected clock), but at least every IssuerRetryMax, so that a
+		// clock that jumps ahead is noticed.
+		wait := max(jitter(delay), min(is.attempts.remaining(), v.cfg.IssuerRetryMax))
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-is.ready:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		// Errors are logged by ensure; a refusal by the rate limit costs no
+		// request.
+		if _, err := is.ensure(ctx, ctx); err == nil {
+			return
+		}
+		delay = min(2*delay, v.cfg.IssuerRetryMax)
+	}
+}
+
+// jitter returns d shortened by up to a fifth at random, so that brokers
+// started together with the issuer down do not retry in step.
+func jitter(d time.Duration) time.Duration {
+	if d < 5 {
+		return d
+	}
+	return d - rand.N(d/5)
+}
