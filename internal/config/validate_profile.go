@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/stsbroker/broker/internal/profile/policy"
 )
 
 // Limits of STS and of the broker that configuration must respect
@@ -158,12 +159,15 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 			ps.add(fmt.Sprintf("%s.policy_arns[%d]", path, k), "%q is not a managed policy ARN (want arn:<partition>:iam::<account or aws>:policy/<path/>name)", a)
 		}
 	}
-	ps.template(path+".policy", h.Policy)
-	// A policy without templates is sent as it is: STS would refuse it
-	// on every request if it is not JSON (MalformedPolicyDocument).
-	var doc map[string]json.RawMessage
-	if h.Policy != "" && !strings.Contains(h.Policy, "{{") && (json.Unmarshal([]byte(h.Policy), &doc) != nil || doc == nil) {
-		ps.add(path+".policy", "not a JSON object")
+	// The rule profile.New applies at start-up (package policy imports only
+	// the standard library, not the rest of the broker): a JSON object (STS
+	// refuses anything else on every request: MalformedPolicyDocument) whose
+	// template actions sit inside JSON strings, whose content the renderer
+	// escapes, so that no claim can add to its structure.
+	if h.Policy != "" {
+		if err := policy.Check(h.Policy); err != nil {
+			ps.add(path+".policy", "%v", err)
+		}
 	}
 }
 

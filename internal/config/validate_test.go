@@ -128,9 +128,26 @@ var validateTests = []struct {
 		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: ['https://broker.example.com/aud?env=prod']", 1),
 	},
 	{
-		// With a template the policy is checked once rendered (by STS).
+		// Template actions inside JSON strings: the renderer escapes them.
 		name: "valid-policy-template",
 		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{{ .claims.repository }}/*"}]}'}`),
+	},
+	{
+		// Printed outside a string, a claim could add statements.
+		name: "policy-template-action-outside-string",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{{ .claims.statement }}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: template actions must be inside JSON strings: {{.claims.statement}} at 1:38"},
+	},
+	{
+		name: "policy-template-block-ends-string",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow{{ if .claims.admin }}","Action":"*{{ end }}","Resource":"*"}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: the text of an if, range or with block must not end the JSON string it is in (at 1:76)"},
+	},
+	{
+		// Checked with its actions removed, a templated policy too.
+		name: "policy-template-not-json",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":"{{ .claims.repository }}"'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: not a JSON object"},
 	},
 	{
 		name: "issuer-symmetric-algorithm",

@@ -29,7 +29,13 @@
 //
 // Everything rendered is made to fit STS before it leaves this package:
 // session names and the source identity go through [SanitizeSessionName], tag
-// values are reduced to STS's tag-value charset and length.
+// values are reduced to STS's tag-value charset and length. A session policy
+// is JSON and claims are free text a caller may choose, so a policy template
+// is parsed by package [policy]: New refuses a policy with an action outside
+// a JSON string, every action's output is escaped as JSON string content (by
+// a function appended to the action's pipeline, as html/template does), and
+// a rendered policy whose JSON structure is not the template's is a
+// [*RenderError].
 //
 // Dependencies point down: api → profile → {auth, chain}.
 package profile

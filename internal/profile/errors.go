@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"text/template"
+
+	"github.com/stsbroker/broker/internal/profile/policy"
 )
 
 // ErrUnknownProfile is returned (wrapped) by [Set.Get] for a name that is not
@@ -41,6 +43,9 @@ func (e *RenderError) Unwrap() error { return e.Err }
 func renderCause(err error) string {
 	if errors.Is(err, errTooLarge) {
 		return errTooLarge.Error()
+	}
+	if errors.Is(err, policy.ErrStructure) {
+		return policy.ErrStructure.Error()
 	}
 	var ee template.ExecError
 	if !errors.As(err, &ee) {

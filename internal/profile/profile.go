@@ -12,6 +12,7 @@ import (
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
+	"github.com/stsbroker/broker/internal/profile/policy"
 )
 
 // Limits checked by New. The STS ones come from wire-facts §4.3; maxHops only
@@ -87,10 +88,10 @@ type hop struct {
 	roleARN           string
 	externalID        chain.Secret
 	duration          time.Duration
-	tags              []tagTemplate // sorted by key
-	transitiveTagKeys []string      // nil when empty
-	policyARNs        []string      // nil when empty
-	policy            *template.Template
+	tags              []tagTemplate    // sorted by key
+	transitiveTagKeys []string         // nil when empty
+	policyARNs        []string         // nil when empty
+	policy            *policy.Template // nil when not configured
 }
 
 type tagTemplate struct {
@@ -106,7 +107,8 @@ type tagTemplate struct {
 // AssumeRoleWithWebIdentity hop (that API has none of these parameters), a
 // source identity on a chain that has no AssumeRole hop, more than 50 tags or
 // 10 policy ARNs, an invalid or case-insensitively repeated tag key, and a
-// duration above 1h on a chained hop.
+// duration above 1h on a chained hop. A policy must pass [policy.Parse]: its
+// template actions may appear only inside JSON strings.
 func New(cfg Config) (*Profile, error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {
@@ -212,7 +214,11 @@ func New(cfg Config) (*Profile, error) {
 			h.policyARNs = slices.Clone(hc.PolicyARNs)
 		}
 		if hc.Policy != "" {
-			h.policy = parse(field+".policy", hc.Policy)
+			pt, err := policy.Parse(field+".policy", hc.Policy, templateFuncs)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("profile: %s: %s.policy: %w", cfg.Name, field, err))
+			}
+			h.policy = pt
 		}
 		p.hops = append(p.hops, h)
 	}

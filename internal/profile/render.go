@@ -3,6 +3,7 @@ package profile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"text/template"
@@ -19,10 +20,11 @@ import (
 // identity go through [SanitizeSessionName]. The source identity is set on
 // the first AssumeRole hop only (STS carries it through the rest of the chain
 // and refuses to change it). Session tags are sorted by key and their values
-// made to fit STS (see sanitizeTagValue). Policies are rendered and otherwise
-// kept as they are. ExternalIDs are copied from the configuration, never
-// rendered. Empty lists are nil, so the SDK omits them rather than sending an
-// empty list.
+// made to fit STS (see sanitizeTagValue). In a policy, every action's output
+// is escaped as JSON string content, and a rendered policy whose JSON
+// structure is not the template's is an error (see package policy).
+// ExternalIDs are copied from the configuration, never rendered. Empty lists
+// are nil, so the SDK omits them rather than sending an empty list.
 //
 // token is the caller's JWT; the plan carries it only when the profile's
 // source is [chain.WebIdentity]. Plan.Identity is the token's iss (the
@@ -88,6 +90,11 @@ func (p *Profile) render(id *auth.Identity, claims map[string]any, token chain.S
 		if h.policy != nil {
 			if out.Policy, err = execute(h.policy, data); err != nil {
 				return chain.Plan{}, err
+			}
+			// Defence in depth: the escaping makes this hold (see package
+			// policy); a policy it does not hold for never reaches STS.
+			if err := h.policy.CheckOutput(out.Policy); err != nil {
+				return chain.Plan{}, &RenderError{Field: h.policy.Name(), Err: err}
 			}
 		}
 		hops = append(hops, out)
@@ -275,9 +282,15 @@ const maxRendered = 64 << 10
 // errTooLarge is the cause of a RenderError whose output exceeded maxRendered.
 var errTooLarge = fmt.Errorf("output exceeds %d bytes", maxRendered)
 
+// executor is a *template.Template or a *policy.Template.
+type executor interface {
+	Name() string
+	Execute(w io.Writer, data any) error
+}
+
 // execute runs t over data into a bounded buffer. The template's name is the
 // field it renders.
-func execute(t *template.Template, data any) (string, error) {
+func execute(t executor, data any) (string, error) {
 	w := &boundedBuffer{max: maxRendered}
 	if err := t.Execute(w, data); err != nil {
 		return "", &RenderError{Field: t.Name(), Err: err}

@@ -1,0 +1,162 @@
+// Package policy parses the template of an inline session policy so that
+// the claims it is executed over can change the text of its JSON strings
+// and nothing else.
+//
+// A session policy is JSON, and its template is executed over claims a
+// caller may choose (GitHub's workflow and head_ref, GitLab's environment
+// are free text). text/template knows nothing of JSON: a claim holding `"}`
+// would end its string and add statements to the policy. So a policy
+// template is held to the rule html/template applies to HTML, reduced to the
+// one context a policy needs:
+//
+//   - [Parse] refuses a template unless every {{ }} (an action, or a whole
+//     if, range or with block) sits inside a JSON string, and the template
+//     with its actions removed is a JSON object;
+//   - every action's output is escaped as JSON string content: Parse
+//     appends an escaping function to its pipeline, as html/template appends
+//     its escapers;
+//   - [Template.CheckOutput] tells whether a rendered policy has the
+//     template's JSON structure, in case the two above ever disagree.
+//
+// The package uses only the standard library: config validation calls
+// [Check] without importing the rest of the broker.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"text/template"
+)
+
+// escaperName is the function appended to every printing action. It is
+// registered for policy templates only.
+const escaperName = "_policyJSONString"
+
+var (
+	// ErrNotObject: the template, its actions removed, is not a JSON object.
+	ErrNotObject = errors.New("not a JSON object")
+	// ErrStructure: a rendered policy is not JSON with the template's
+	// structure.
+	ErrStructure = errors.New("rendered policy does not have the template's JSON structure")
+)
+
+// Template is a parsed, checked and escaping policy template. It is safe for
+// concurrent use.
+type Template struct {
+	tmpl *template.Template
+	// shape is the JSON token sequence of the template with its actions
+	// removed, every string replaced by stringToken: the structure every
+	// output must have.
+	shape []json.Token
+}
+
+// Check returns why text cannot be the template of an inline session
+// policy, or nil; see [Parse].
+func Check(text string) error {
+	_, err := Parse("policy", text, nil)
+	return err
+}
+
+// Parse parses text as a text/template named name, with missingkey=error
+// and funcs, and makes every action escape its output as JSON string
+// content. It refuses a template that does not parse, an action ({{ }})
+// outside a JSON string or within an escape, the text of an if, range or
+// with block that ends the string the block starts in (or ends within an
+// escape), invalid string content (a control character, an unknown escape),
+// {{ define }}, {{ block }} and {{ template }}, and a template that, its
+// actions removed, is not a JSON object.
+func Parse(name, text string, funcs template.FuncMap) (*Template, error) {
+	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).
+		Funcs(template.FuncMap{escaperName: escape}).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	// A {{ template }} runs another tree, which the check does not follow.
+	// Nothing a policy needs calls for one.
+	if len(t.Templates()) > 1 {
+		return nil, errors.New("{{ define }} and {{ block }} are not supported in a policy")
+	}
+	if t.Tree == nil {
+		return nil, ErrNotObject
+	}
+	c := checker{text: text}
+	if err := c.walk(t.Tree.Root, false); err != nil {
+		return nil, err
+	}
+	shape, err := jsonShape(c.skeleton.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return &Template{tmpl: t, shape: shape}, nil
+}
+
+// Name returns the template's name.
+func (t *Template) Name() string { return t.tmpl.Name() }
+
+// Execute renders the policy over data into w. Check what it wrote with
+// CheckOutput.
+func (t *Template) Execute(w io.Writer, data any) error { return t.tmpl.Execute(w, data) }
+
+// CheckOutput returns ErrStructure unless out, an output of Execute, is
+// JSON with the template's structure: the same tokens, strings aside.
+func (t *Template) CheckOutput(out string) error {
+	if shape, err := jsonShape([]byte(out)); err != nil || !slices.Equal(shape, t.shape) {
+		return ErrStructure
+	}
+	return nil
+}
+
+// stringToken stands for every string in a shape.
+type stringToken struct{}
+
+// jsonShape returns the tokens of doc, a JSON object, with every string
+// (keys included) replaced by stringToken, or ErrNotObject.
+func jsonShape(doc []byte) ([]json.Token, error) {
+	if !json.Valid(doc) {
+		return nil, ErrNotObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber() // numbers compare by their text
+	var shape []json.Token
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, ErrNotObject
+		}
+		if _, ok := tok.(string); ok {
+			tok = stringToken{}
+		}
+		shape = append(shape, tok)
+	}
+	if len(shape) == 0 || shape[0] != json.Delim('{') {
+		return nil, ErrNotObject
+	}
+	return shape, nil
+}
+
+// escape is the function appended to every printing action: v printed as
+// text/template prints it, then escaped as the content of a JSON string
+// (RFC 8259 §7) by encoding/json: quotation mark, backslash and control
+// characters, U+2028 and U+2029, and invalid UTF-8 (replaced by U+FFFD).
+// <, > and & are left as they are (SetEscapeHTML(false)): a policy is read
+// by IAM, never by a browser, and the rendered policy is logged and
+// compared, so it should read as written.
+func escape(v any) string {
+	s := "<no value>" // what text/template prints for a null, as from range
+	if v != nil {
+		s = fmt.Sprint(v)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	out := b.Bytes()
+	return string(out[1 : len(out)-2]) // without the quotes and newline
+}

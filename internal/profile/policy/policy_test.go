@@ -1,0 +1,55 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"text/template"
+)
+
+// tenantPolicy is the security review's reproduction (see also the profile
+// package's tests).
+const tenantPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/{{ .claims.repository }}/{{ .claims.workflow }}/*"}]}`
+
+// TestTemplateCheckOutput: the check behind the escaping. The template's
+// own output passes; the output of the same text without the escaper (as
+// if it had a bug) is refused whenever a claim changed its structure.
+func TestTemplateCheckOutput(t *testing.T) {
+	tests := []struct {
+		name     string
+		workflow string
+		wantErr  error // for the unescaped output
+	}{
+		{name: "plain", workflow: "build"},
+		{name: "added-statement", workflow: `x/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`, wantErr: ErrStructure},
+		{name: "invalid-json", workflow: `"`, wantErr: ErrStructure},
+		{name: "added-key", workflow: `x","Condition":{},"Sid":"`, wantErr: ErrStructure},
+		{name: "string-to-number", workflow: `","Resource":1,"X":"`, wantErr: ErrStructure},
+	}
+	p, err := Parse("policy", tenantPolicy, nil)
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	unescaped, err := template.New("policy").Option("missingkey=error").Parse(tenantPolicy)
+	if err != nil {
+		t.Fatalf("template.Parse() error = %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := map[string]any{"claims": map[string]any{"repository": "myorg/app", "workflow": tt.workflow}}
+			var escaped, raw strings.Builder
+			if err := p.Execute(&escaped, data); err != nil {
+				t.Fatalf("Execute() error = %v", err)
+			}
+			if err := p.CheckOutput(escaped.String()); err != nil {
+				t.Errorf("CheckOutput(escaped %s) = %v, want nil", escaped.String(), err)
+			}
+			if err := unescaped.Execute(&raw, data); err != nil {
+				t.Fatalf("Execute() unescaped error = %v", err)
+			}
+			if err := p.CheckOutput(raw.String()); !errors.Is(err, tt.wantErr) {
+				t.Errorf("CheckOutput(unescaped %s) = %v, want %v", raw.String(), err, tt.wantErr)
+			}
+		})
+	}
+}
