@@ -109,8 +109,11 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope,
 			Message: fmt.Sprintf("condition %s on %s not met", ce.Operator, ce.Claim), Err: err}
 	case errors.As(err, &re):
-		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope,
-			Message: fmt.Sprintf("the token lacks a claim that %s needs", re.Field), Err: err}
+		msg := fmt.Sprintf("the token's claims do not fit %s", re.Field)
+		if re.ClaimMissing() {
+			msg = fmt.Sprintf("the token lacks a claim that %s needs", re.Field)
+		}
+		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope, Message: msg, Err: err}
 	case errors.Is(err, profile.ErrUnknownProfile):
 		return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile, Message: "unknown profile", Err: err}
 	case errors.Is(err, errTooBusy):

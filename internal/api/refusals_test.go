@@ -247,6 +247,17 @@ func TestClientClosedIsNotAnError(t *testing.T) {
 	}
 }
 
+// A template that fails on a claim's value rather than its absence is not
+// reported as a missing claim.
+func TestRenderFailureOtherThanMissingClaim(t *testing.T) {
+	pcs := seedProfiles()
+	pcs[0].SessionName = "gha-{{ range .claims.repository }}x{{ end }}" // a string does not range
+	b := newTestBroker(t, brokerOpts{profiles: pcs[:1]})
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mint(t))
+	checkError(t, resp, body, wantError{status: 403, code: "insufficient_scope",
+		message: "the token's claims do not fit session_name"})
+}
+
 // withoutSub returns a copy of claims without sub.
 func withoutSub(claims map[string]any) map[string]any {
 	out := make(map[string]any, len(claims))

@@ -33,6 +33,14 @@ func (e *RenderError) Error() string {
 // Unwrap returns the template error, for errors.Is/As and the log.
 func (e *RenderError) Unwrap() error { return e.Err }
 
+// ClaimMissing reports whether the template failed on a claim the token
+// does not carry, rather than on a value that does not fit it (too long, a
+// policy it would reshape, a claim of another type than the template uses).
+func (e *RenderError) ClaimMissing() bool {
+	var ee template.ExecError
+	return errors.As(e.Err, &ee) && strings.Contains(ee.Error(), ": map has no entry for key ")
+}
+
 // renderCause describes err using only text that comes from the template
 // itself. text/template formats execution errors as
 //
