@@ -145,13 +145,13 @@ func yamlError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		var root yaml.Node
-		keys := map[int][]keyAt{}
+		ix := &keyIndex{aliased: true} // names no key if the document does not parse
 		if yaml.Unmarshal(data, &root) == nil {
-			keysByLine(&root, "", keys)
+			ix = newKeyIndex(&root)
 		}
 		errs := make([]error, len(te.Errors))
 		for i, msg := range te.Errors {
-			errs[i] = fmt.Errorf("%s: %s", name, rewriteYAMLMessage(msg, keys))
+			errs[i] = fmt.Errorf("%s: %s", name, rewriteYAMLMessage(msg, ix))
 		}
 		return errors.Join(errs...)
 	}

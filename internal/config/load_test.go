@@ -223,3 +223,39 @@ func TestConfigsLoad(t *testing.T) {
 		})
 	}
 }
+
+// On a line that holds several keys that fit a message (flow style, a
+// one-line JSON file), the message names none rather than a wrong one, and
+// the rewriting stays linear: a 200 KB one-line file with thousands of
+// errors parses in well under a second.
+func TestParseDecodingAmbiguousLines(t *testing.T) {
+	twoHops := prof(`{issuer: github, conditions: ` + validCond + `, chain: [{role_arn: "arn:aws:iam::111111111111:role/a", foo: 1}, {role_arn: "arn:aws:iam::222222222222:role/b", foo: 2}]}`)
+	_, err := Parse("test.yaml", []byte(twoHops))
+	checkErrLines(t, err, []string{
+		"test.yaml: line 7: foo: unknown key (known here: role_arn, duration, external_id, external_id_file, session_tags, transitive_tag_keys, policy_arns, policy)",
+		"test.yaml: line 7: foo: unknown key (known here: role_arn, duration, external_id, external_id_file, session_tags, transitive_tag_keys, policy_arns, policy)",
+	})
+	sameName := prof(`{issuer: github, conditions: ` + validCond + `, chain: [{role_arn: "arn:aws:iam::111111111111:role/a", issuer: x}]}`)
+	_, err = Parse("test.yaml", []byte(sameName))
+	checkErrLines(t, err, []string{
+		"test.yaml: line 7: issuer: unknown key (known here: role_arn, duration, external_id, external_id_file, session_tags, transitive_tag_keys, policy_arns, policy)",
+	})
+
+	var b strings.Builder
+	b.WriteString(`{"issuers": [{"name": "g", "url": "https://i.example", "audiences": [`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("[1]")
+	}
+	b.WriteString(`]}]}`)
+	start := time.Now()
+	_, err = Parse("test.yaml", []byte(b.String()))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Parse of a %d-byte one-line file took %s, want it linear", b.Len(), took)
+	}
+	if n := len(errLines(err)); n != 20000 {
+		t.Errorf("Parse reported %d errors, want one per bad audience (20000)", n)
+	}
+}

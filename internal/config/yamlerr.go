@@ -20,21 +20,49 @@ var (
 )
 
 // keyAt is a mapping key or a list item of the document: its path
-// ("profiles.deploy.chain[1].role_arn"), its key ("" for an item) and its
-// value.
+// ("profiles.deploy.chain[1].role_arn") and its key ("" for an item).
 type keyAt struct {
-	path  string
-	key   string
-	value *yaml.Node
+	path string
+	key  string
 }
 
-// keysByLine indexes every mapping key and list item under n by the line it
-// is on.
-func keysByLine(n *yaml.Node, prefix string, out map[int][]keyAt) {
+// keyIndex finds the key a decoder message is about from what the message
+// gives: the line and the key's name, or the line and the value's tag and
+// text. Several keys can fit on one line (flow style, a one-line JSON
+// file); then the message names none rather than a wrong one. Each entry
+// keeps at most maxCandidates keys, so building and querying it is linear in
+// the document.
+type keyIndex struct {
+	byKey   map[lineKey][]keyAt
+	byValue map[lineValue][]keyAt
+	// aliased: decoder messages about an alias's value give the line of
+	// its anchor, where other keys are; no path is named then.
+	aliased bool
+}
+
+type lineKey struct {
+	line int
+	key  string
+}
+
+type lineValue struct {
+	line       int
+	tag, value string
+}
+
+const maxCandidates = 8
+
+func newKeyIndex(root *yaml.Node) *keyIndex {
+	ix := &keyIndex{byKey: map[lineKey][]keyAt{}, byValue: map[lineValue][]keyAt{}}
+	ix.add(root, "")
+	return ix
+}
+
+func (ix *keyIndex) add(n *yaml.Node, prefix string) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			keysByLine(c, prefix, out)
+			ix.add(c, prefix)
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -43,34 +71,80 @@ func keysByLine(n *yaml.Node, prefix string, out map[int][]keyAt) {
 			if prefix != "" {
 				path = prefix + "." + k.Value
 			}
-			out[k.Line] = append(out[k.Line], keyAt{path: path, key: k.Value, value: v})
-			keysByLine(v, path, out)
+			ix.note(k.Line, keyAt{path: path, key: k.Value}, v)
+			ix.add(v, path)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			// An item is indexed like a key without a name, so a wrong
 			// item ("audiences: [a, {b: c}]") is named by its path.
 			path := fmt.Sprintf("%s[%d]", prefix, i)
-			out[c.Line] = append(out[c.Line], keyAt{path: path, value: c})
-			keysByLine(c, path, out)
+			ix.note(c.Line, keyAt{path: path}, c)
+			ix.add(c, path)
+		}
+	case yaml.AliasNode:
+		// Not followed: a cycle cannot loop.
+		ix.aliased = true
+	}
+}
+
+func (ix *keyIndex) note(line int, k keyAt, value *yaml.Node) {
+	if k.key != "" {
+		lk := lineKey{line, k.key}
+		if len(ix.byKey[lk]) < maxCandidates {
+			ix.byKey[lk] = append(ix.byKey[lk], k)
 		}
 	}
-	// Aliases are not followed: their keys are reported where they are
-	// written, and a cycle cannot loop.
+	lv := lineValue{value.Line, value.ShortTag(), value.Value}
+	if value.Kind != yaml.ScalarNode {
+		lv.value = ""
+	}
+	if len(ix.byValue[lv]) < maxCandidates {
+		ix.byValue[lv] = append(ix.byValue[lv], k)
+	}
+}
+
+// keyNamed returns the path of the one key named key on line.
+func (ix *keyIndex) keyNamed(line int, key string) (string, bool) {
+	ks := ix.byKey[lineKey{line, key}]
+	if ix.aliased || len(ks) != 1 {
+		return "", false
+	}
+	return ks[0].path, true
+}
+
+// valueAt returns the path of the one key whose value on line has tag and
+// text value ("" for a list or mapping), preferring a key of the Go type
+// target when several fit.
+func (ix *keyIndex) valueAt(line int, tag, value, target string) (string, bool) {
+	if ix.aliased {
+		return "", false
+	}
+	ks := ix.byValue[lineValue{line, tag, value}]
+	if len(ks) == 1 {
+		return ks[0].path, true
+	}
+	var typed []keyAt
+	for _, k := range ks {
+		if configFieldTypes[target][k.key] {
+			typed = append(typed, k)
+		}
+	}
+	if len(typed) == 1 && len(ks) < maxCandidates {
+		return typed[0].path, true
+	}
+	return "", false
 }
 
 // rewriteYAMLMessage turns one of the decoder's messages into the
 // configuration's words when it is one of the two that name Go types, and
 // returns any other message as it is.
-func rewriteYAMLMessage(msg string, keys map[int][]keyAt) string {
+func rewriteYAMLMessage(msg string, ix *keyIndex) string {
 	if m := unknownFieldRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		path := m[2]
-		for _, k := range keys[line] {
-			if k.key == m[2] {
-				path = k.path
-				break
-			}
+		path, ok := ix.keyNamed(line, m[2])
+		if !ok {
+			path = m[2]
 		}
 		out := fmt.Sprintf("line %s: %s: unknown key", m[1], path)
 		if known := knownKeys(m[3]); len(known) > 0 {
@@ -89,19 +163,8 @@ func rewriteYAMLMessage(msg string, keys map[int][]keyAt) string {
 			got = strconv.Quote(value)
 		}
 		want := wantWords(target)
-		// On a line of flow style ("p: {chain: {…}}") several values may
-		// fit: prefer a key of the target type, then the innermost.
-		var found *keyAt
-		for i, k := range keys[line] {
-			if k.value.ShortTag() != tag || (value != "" && k.value.Value != value) {
-				continue
-			}
-			if found == nil || !configFieldTypes[target][found.key] || configFieldTypes[target][k.key] {
-				found = &keys[line][i]
-			}
-		}
-		if found != nil {
-			return fmt.Sprintf("line %s: %s: want %s, got %s", m[1], found.path, want, got)
+		if path, ok := ix.valueAt(line, tag, value, target); ok {
+			return fmt.Sprintf("line %s: %s: want %s, got %s", m[1], path, want, got)
 		}
 		return fmt.Sprintf("line %s: want %s, got %s", m[1], want, got)
 	}
