@@ -67,14 +67,15 @@ var knownCodes = func() map[string]bool {
 	return m
 }()
 
-// outcomeLabel is the Observe outcome of a failed call: its STS code when
-// known, "other" for an unknown code, "error" when no answer came.
-func outcomeLabel(he *HopError) string {
+// outcomeLabel is the Observe outcome of a failed call with STS error code
+// code: the code when known, "other" for an unknown one, "error" when no
+// answer came ("").
+func outcomeLabel(code string) string {
 	switch {
-	case he.Code == "":
+	case code == "":
 		return "error"
-	case knownCodes[he.Code]:
-		return he.Code
+	case knownCodes[code]:
+		return code
 	}
 	return "other"
 }

@@ -138,12 +138,12 @@ func observeAttempts(observe func(action, outcome string)) func(*middleware.Stac
 				out, md, err := next.HandleFinalize(ctx, in)
 				outcome := "ok"
 				if err != nil {
-					he := &HopError{}
+					code := ""
 					var apiErr smithy.APIError
 					if errors.As(err, &apiErr) {
-						he.Code = apiErr.ErrorCode()
+						code = apiErr.ErrorCode()
 					}
-					outcome = outcomeLabel(he)
+					outcome = outcomeLabel(code)
 				}
 				observe(awsmiddleware.GetOperationName(ctx), outcome)
 				return out, md, err

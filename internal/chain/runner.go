@@ -29,10 +29,10 @@ type RunnerConfig struct {
 	// CallTimeout bounds each STS call, the SDK's retries included (10s). A
 	// call that exceeds it fails as a [Timeout] hop error.
 	CallTimeout time.Duration
-	// Observe, when set, is called after every STS call, the SDK's retries
-	// included, with the action, the outcome ("ok", the STS error code,
+	// Observe, when set, is called once per STS call, after the SDK's
+	// retries, with the action, the outcome ("ok", the STS error code,
 	// "other" for a code STS does not send, or "error" when no answer came)
-	// and the call's duration. It is the metrics hook.
+	// and the call's duration, retries included. It is the metrics hook.
 	Observe func(action, outcome string, took time.Duration)
 }
 
@@ -180,7 +180,7 @@ func (r *Runner) assumeRole(ctx context.Context, i int, hop Hop, signer aws.Cred
 
 func (r *Runner) failed(ctx context.Context, err error, i int, hop Hop, action string, start time.Time) error {
 	he := classify(ctx, err, i, hop, action)
-	r.observe(action, outcomeLabel(he), r.now().Sub(start))
+	r.observe(action, outcomeLabel(he.Code), r.now().Sub(start))
 	return he
 }
 
