@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -188,6 +189,27 @@ func TestRunAmbientWithoutCredentials(t *testing.T) {
 	var he *HopError
 	if !errors.As(err, &he) || he.Kind != Timeout {
 		t.Fatalf("RunHop() with a provider past the call timeout: error = %v, want a Timeout *HopError", err)
+	}
+}
+
+// The SDK quotes a credential_process's output that does not parse; it may
+// hold a secret, and the reason goes to logs, so it is left out.
+func TestCheckAmbientHidesProcessOutput(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/partial-secret"
+	broken := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, &processcreds.ProviderError{
+			Err: fmt.Errorf("parse failed of process output: {\"SecretAccessKey\":\"%s\", error: %w", secret, errors.New("unexpected end of JSON input")),
+		}
+	})
+	err := CheckAmbient(t.Context(), broken)
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "credential_process") {
+		t.Errorf("CheckAmbient() = %v, want a reason naming credential_process without its output", err)
+	}
+	other := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{}, &processcreds.ProviderError{Err: errors.New("credential process timed out")}
+	})
+	if err := CheckAmbient(t.Context(), other); err == nil || !strings.Contains(err.Error(), "credential process timed out") {
+		t.Errorf("CheckAmbient() = %v, want the SDK's reason when it quotes no output", err)
 	}
 }
 

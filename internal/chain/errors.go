@@ -1,7 +1,13 @@
 package chain
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 )
 
 // AmbientError reports that hop 1 of an Ambient plan could not be signed:
@@ -18,6 +24,22 @@ func (e *AmbientError) Error() string {
 }
 
 func (e *AmbientError) Unwrap() error { return e.Err }
+
+// CheckAmbient retrieves the broker's own credentials from p and returns
+// why it could not, or nil. The reason is the SDK's, except that the
+// output of a credential_process that did not parse, which the SDK quotes
+// and which may hold a secret, is left out: the reason goes to logs.
+func CheckAmbient(ctx context.Context, p aws.CredentialsProvider) error {
+	if p == nil {
+		return errors.New("no ambient credentials provider configured")
+	}
+	_, err := p.Retrieve(ctx)
+	var pe *processcreds.ProviderError
+	if errors.As(err, &pe) && strings.Contains(pe.Error(), "process output:") {
+		return errors.New("the credential_process of the broker's own AWS profile printed output that does not parse (not logged: it may hold a secret)")
+	}
+	return err
+}
 
 // HopError reports a failed STS call of a chain. Its fields are safe to show a
 // client; Err may carry SDK text and is for the log only.

@@ -92,7 +92,7 @@ func (r *Runner) RunHop(ctx context.Context, p Plan, i int, prev *Credentials) (
 		}
 		return r.webIdentity(ctx, p, hop)
 	case i == 0 && r.ambient == nil:
-		return Credentials{}, &AmbientError{RoleARN: hop.RoleARN, Err: errors.New("no ambient credentials provider configured")}
+		return Credentials{}, &AmbientError{RoleARN: hop.RoleARN, Err: CheckAmbient(ctx, nil)}
 	}
 	signer := r.ambient
 	if i > 0 {
@@ -162,7 +162,7 @@ func (r *Runner) assumeRole(ctx context.Context, i int, hop Hop, signer aws.Cred
 		// The broker's own credentials: the SDK's cache answers at once
 		// once it holds them. Without them the SDK would fail inside the
 		// call with an error that reads like STS being down.
-		if _, err := signer.Retrieve(ctx); err != nil {
+		if err := CheckAmbient(ctx, signer); err != nil {
 			if ctx.Err() != nil {
 				return Credentials{}, classify(ctx, err, i, hop, actionAssumeRole)
 			}
