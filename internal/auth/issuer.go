@@ -71,8 +71,12 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 
 // ensure returns the issuer's state, initialising it if it is not yet and no
 // attempt was made in the last interval. work is the context for the
-// discovery and JWKS requests; wait bounds only the wait for another
-// goroutine's attempt. Requests ([Verifier.Verify]) and the background retry
+// discovery and JWKS requests; wait bounds the caller's wait, for another
+// goroutine's attempt or for its own. With work detached from wait (a
+// request's), the attempt runs in its own goroutine and goes on when the
+// caller gives up (under sem, bounded by work and the fetch timeouts), so
+// that one impatient request does not waste the interval's attempt; with
+// wait == work it runs in the caller's. Requests ([Verifier.Verify]) and the background retry
 // ([Verifier.retry]) both come here, so they share the one attempt per
 // interval.
 func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
@@ -84,25 +88,54 @@ func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 	case <-wait.Done():
 		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, wait.Err())
 	}
-	defer func() { <-is.sem }()
 	if st := is.state.Load(); st != nil {
+		<-is.sem
 		return st, nil
 	}
 	// An issuer that is down is retried at most once per interval, so that a
 	// stream of tokens for it does not become a stream of requests to it.
 	if !is.attempts.allow() {
-		return nil, fmt.Errorf("auth: issuer %s not initialised: %w", is.cfg.Name, is.lastErr)
+		err := is.lastErr
+		<-is.sem
+		return nil, fmt.Errorf("auth: issuer %s not initialised: %w", is.cfg.Name, err)
 	}
-	st, err := is.initialise(work)
+	if wait == work {
+		// New and the background retry: the caller is the attempt's
+		// owner, and Close waits for it.
+		defer func() { <-is.sem }()
+		if err := is.attempt(work); err != nil {
+			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+		}
+		return is.state.Load(), nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer func() { <-is.sem }()
+		done <- is.attempt(work)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+		}
+		return is.state.Load(), nil
+	case <-wait.Done():
+		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, wait.Err())
+	}
+}
+
+// attempt initialises the issuer once. The caller holds sem.
+func (is *issuer) attempt(ctx context.Context) error {
+	st, err := is.initialise(ctx)
 	if err != nil {
 		is.lastErr = err
 		is.log.Warn("issuer unavailable", zap.Error(err))
-		return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+		return err
 	}
 	is.state.Store(st)
 	close(is.ready) // once: state is stored once, under sem
 	is.log.Info("issuer ready", zap.Strings("algorithms", st.algs))
-	return st, nil
+	return nil
 }
 
 // initialise runs discovery (unless a JWKS URL is configured), fetches the

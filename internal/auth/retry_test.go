@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -226,5 +227,48 @@ func TestVerifierCloseCancelsAttempt(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatalf("Close() still waiting after 2s with an attempt in progress")
+	}
+}
+
+// TestVerifyDeadlineWhileIssuerHangs: a request whose token makes the
+// verifier fetch a hanging issuer's keys gives up at its own deadline,
+// not at the fetch timeout (10 s); the attempt goes on without it.
+func TestVerifyDeadlineWhileIssuerHangs(t *testing.T) {
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select { // an issuer that does not answer while the test runs
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) })
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	v, err := New(ctx, Config{
+		Issuers:             []IssuerConfig{{Name: "github", URL: srv.URL, Audiences: []string{testAudience}}},
+		JWKSRefetchInterval: time.Millisecond, // the request may attempt at once
+		IssuerRetryMin:      time.Hour,        // the background retry stays out of the way
+		IssuerRetryMax:      time.Hour,
+		Log:                 zap.NewNop(), // the attempt logs after the test
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	time.Sleep(5 * time.Millisecond)
+	now := time.Now()
+	token := sign(t, newRSAKey(t, "k1"), "k1", map[string]any{
+		"iss": srv.URL, "sub": testSubject, "aud": testAudience, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+	})
+	reqCtx, reqCancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer reqCancel()
+	start := time.Now()
+	_, err = v.Verify(reqCtx, token)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Verify() returned after %s, want about the request's 200ms deadline", took.Round(time.Millisecond))
+	}
+	if reason(err) != ReasonIssuerDown {
+		t.Errorf("Verify() error = %v, want reason %q", err, ReasonIssuerDown)
 	}
 }
