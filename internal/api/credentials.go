@@ -170,7 +170,7 @@ func (s *Server) verify(ctx context.Context, v *auth.Verifier, token string) (*a
 
 // refuse writes the audit line of a refusal and returns err unchanged.
 func (s *Server) refuse(r *http.Request, err error, extra ...zap.Field) error {
-	ae := toAPIError(err)
+	ae := requestError(r, err)
 	fields := append(s.appendAuditFields(make([]zap.Field, 0, 8+len(extra)), r), extra...)
 	fields = append(fields, zap.Int("status", ae.Status), zap.String("reason", ae.Code), zap.String("detail", ae.Message))
 	s.audit.Info("credentials refused", fields...)

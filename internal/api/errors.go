@@ -130,12 +130,6 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusGatewayTimeout, Code: codeSTSTimeout,
 			Message: "no credentials from STS before the request deadline", Err: err}
-	case errors.Is(err, context.Canceled):
-		// Only the request's context is cancelled this way: the cache's
-		// own cancellations come as *chain.HopError, the issuer's as
-		// *auth.TokenError.
-		return &apiError{Status: statusClientClosed, Code: codeClientClosed,
-			Message: "the client closed the request", Err: err}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error", Err: err}
 }
@@ -183,9 +177,21 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
+// requestError is toAPIError for err, the failure of r; except that when
+// r's client went away, whatever failed (a wait for STS, for an issuer's
+// keys, for a slot) is 499 client_closed: nobody reads the answer, and it
+// is no failure of the broker's.
+func requestError(r *http.Request, err error) *apiError {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		return &apiError{Status: statusClientClosed, Code: codeClientClosed,
+			Message: "the client closed the request", Err: err}
+	}
+	return toAPIError(err)
+}
+
 // writeError renders err and attaches it to the request's access-log record.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	ae := toAPIError(err)
+	ae := requestError(r, err)
 	if rec := recordFrom(r.Context()); rec != nil {
 		rec.code = ae.Code
 		rec.err = err

@@ -220,7 +220,7 @@ type Listeners struct {
 }
 
 // Run serves until ctx is done, then shuts down gracefully: the listeners
-// close at once and in-flight requests get up to [Server.ShutdownGrace] to
+// close at once and in-flight requests get up to [Server.shutdownGrace] to
 // finish.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	main := s.httpServer(s.Handler())
@@ -243,7 +243,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 		err = fmt.Errorf("api: serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.ShutdownGrace())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownGrace())
 	defer cancel()
 	for _, srv := range servers {
 		if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
@@ -253,12 +253,12 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	return err
 }
 
-// ShutdownGrace is how long Run waits for in-flight requests once ctx is
+// shutdownGrace is how long Run waits for in-flight requests once ctx is
 // done: the request timeout plus 5 seconds (the write timeout), so that a
 // credentials request that started just before shutdown can finish. A
 // supervisor's stop timeout (Kubernetes terminationGracePeriodSeconds,
 // systemd TimeoutStopSec) must be longer.
-func (s *Server) ShutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
+func (s *Server) shutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{
