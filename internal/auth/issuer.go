@@ -70,23 +70,22 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 }
 
 // ensure returns the issuer's state, initialising it if it is not yet and no
-// attempt was made in the last interval. work is the context for the
-// discovery and JWKS requests; wait bounds the caller's wait, for another
-// goroutine's attempt or for its own. With work detached from wait (a
-// request's), the attempt runs in its own goroutine and goes on when the
-// caller gives up (under sem, bounded by work and the fetch timeouts), so
-// that one impatient request does not waste the interval's attempt; with
-// wait == work it runs in the caller's. Requests ([Verifier.Verify]) and the background retry
-// ([Verifier.retry]) both come here, so they share the one attempt per
-// interval.
-func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
+// attempt was made in the last interval. ctx bounds the caller's wait, for
+// another goroutine's attempt or for its own. A request passes detached: its
+// attempt runs in a goroutine of its own, on ctx without its cancellation,
+// and goes on when the request gives up (under sem, bounded by the fetch
+// timeouts), so that one impatient request does not waste the interval's
+// attempt. New and the background retry ([Verifier.retry]) run theirs on ctx
+// in their own goroutine, so that Close cancels and waits for it. Requests
+// and the retry share the one attempt per interval.
+func (is *issuer) ensure(ctx context.Context, detached bool) (*issuerState, error) {
 	if st := is.state.Load(); st != nil {
 		return st, nil
 	}
 	select {
 	case is.sem <- struct{}{}:
-	case <-wait.Done():
-		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, wait.Err())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
 	}
 	if st := is.state.Load(); st != nil {
 		<-is.sem
@@ -99,11 +98,9 @@ func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 		<-is.sem
 		return nil, fmt.Errorf("auth: issuer %s not initialised: %w", is.cfg.Name, err)
 	}
-	if wait == work {
-		// New and the background retry: the caller is the attempt's
-		// owner, and Close waits for it.
+	if !detached {
 		defer func() { <-is.sem }()
-		if err := is.attempt(work); err != nil {
+		if err := is.attempt(ctx); err != nil {
 			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
 		}
 		return is.state.Load(), nil
@@ -111,7 +108,7 @@ func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 	done := make(chan error, 1)
 	go func() {
 		defer func() { <-is.sem }()
-		done <- is.attempt(work)
+		done <- is.attempt(context.WithoutCancel(ctx))
 	}()
 	select {
 	case err := <-done:
@@ -119,8 +116,8 @@ func (is *issuer) ensure(wait, work context.Context) (*issuerState, error) {
 			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
 		}
 		return is.state.Load(), nil
-	case <-wait.Done():
-		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, wait.Err())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
 	}
 }
 

@@ -35,7 +35,7 @@ func (v *Verifier) retry(ctx context.Context, is *issuer) {
 		}
 		// Errors are logged by ensure; a refusal by the rate limit costs no
 		// request.
-		if _, err := is.ensure(ctx, ctx); err == nil {
+		if _, err := is.ensure(ctx, false); err == nil {
 			return
 		}
 		delay = min(2*delay, v.cfg.IssuerRetryMax)

@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	var wg sync.WaitGroup
 	for _, is := range v.issuers {
 		// Errors are logged by ensure and surface as Ready() == false.
-		wg.Go(func() { _, _ = is.ensure(ctx, ctx) })
+		wg.Go(func() { _, _ = is.ensure(ctx, false) })
 	}
 	wg.Wait()
 	// The retries outlive New's ctx (often a start-up deadline): Close ends
@@ -160,7 +160,7 @@ func (v *Verifier) verifyFull(ctx context.Context, raw string, sum *digest) (*Id
 	if is.static != nil && !slices.Contains(is.static, u.alg) {
 		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
 	}
-	st, err := is.ensure(ctx, context.WithoutCancel(ctx))
+	st, err := is.ensure(ctx, true)
 	if err != nil {
 		return nil, &TokenError{Reason: ReasonIssuerDown, Err: err}
 	}
