@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +171,34 @@ func TestWireMaxConcurrentChains(t *testing.T) {
 	// One chain at a time: the three slow first hops ran one after another.
 	if took := time.Since(start); took < n*latency {
 		t.Errorf("%d cold identities took %s, want at least %s with max_concurrent_chains 1", n, took, n*latency)
+	}
+}
+
+// TestCredentialProcessWaitsOutRateLimit: a job that starts right after
+// another of its identity finds the per-identity bucket empty; broker
+// credential-process waits the Retry-After the broker gives and gets its
+// credentials, instead of failing the AWS CLI command that ran it.
+func TestCredentialProcessWaitsOutRateLimit(t *testing.T) {
+	lb := startLimitsBroker(t, limitsKeys{perIdentity: 2, maxChains: 32, callTimeout: "10s"})
+	tok, err := lb.issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+	if err != nil {
+		t.Fatalf("Mint() = %v", err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"credential-process", "--url", lb.url, "--profile", "prod-deploy", "--token-file", tokenFile}
+	start := time.Now()
+	for i := range 2 {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("credential-process run %d = %d, stderr %q; want 0", i+1, code, stderr.String())
+		}
+	}
+	// The bucket (2/s, burst 1) was empty for the second run: the broker
+	// said "retry in 1s", and the client waited before asking again.
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("two runs took %s, want the second to have waited about a second for the rate limit", took.Round(time.Millisecond))
 	}
 }

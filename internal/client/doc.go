@@ -13,6 +13,8 @@
 // refused (retrying will not help), [ExitUsage] 2 bad flags or an unusable
 // token source, [ExitTransient] 3 transient (429, 5xx, broker unreachable,
 // timeout). Every error returned by [Fetch] is an [*Error] carrying its exit code.
+// A 429 is retried first, after its Retry-After, while --timeout allows (see
+// maxRetries): the SDKs do not retry a credential_process.
 //
 // The package imports nothing else of the project: it talks to the broker only
 // over HTTP, as any other client would.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -98,32 +100,39 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	}
 
 	reqURL := strings.TrimRight(base.String(), "/") + "/v1/credentials/" + url.PathEscape(cfg.Profile)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reqURL, nil)
-	if err != nil {
-		return nil, usageError(err, "cannot build a request for profile %q", cfg.Profile)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		e := transportError(ctx, base.Host, timeout, err)
-		if askedForCert() && refusedAtHandshake(err) {
-			e.Message += " (the broker asked for a client certificate and none was given; if it requires one: --cert-file, --key-file)"
+	var body []byte
+	for retries := 0; ; retries++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, reqURL, nil)
+		if err != nil {
+			return nil, usageError(err, "cannot build a request for profile %q", cfg.Profile)
 		}
-		return nil, e
-	}
-	defer resp.Body.Close()
-	body, err := readBounded(resp.Body, maxAnswerBytes)
-	if errors.Is(err, errTooLarge) {
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			e := transportError(ctx, base.Host, timeout, err)
+			if askedForCert() && refusedAtHandshake(err) {
+				e.Message += " (the broker asked for a client certificate and none was given; if it requires one: --cert-file, --key-file)"
+			}
+			return nil, e
+		}
+		body, err = readBounded(resp.Body, maxAnswerBytes)
+		resp.Body.Close()
+		if errors.Is(err, errTooLarge) {
+			if resp.StatusCode == http.StatusOK {
+				return nil, malformed(err, "larger than 64 KiB")
+			}
+			return nil, &Error{Exit: exitForStatus(resp.StatusCode), Status: resp.StatusCode, Message: "unexpected answer", Err: err}
+		}
+		if err != nil {
+			return nil, transportError(ctx, base.Host, timeout, err)
+		}
 		if resp.StatusCode == http.StatusOK {
-			return nil, malformed(err, "larger than 64 KiB")
+			break
 		}
-		return nil, &Error{Exit: exitForStatus(resp.StatusCode), Status: resp.StatusCode, Message: "unexpected answer", Err: err}
-	}
-	if err != nil {
-		return nil, transportError(ctx, base.Host, timeout, err)
-	}
-	if resp.StatusCode != http.StatusOK {
+		if wait, ok := retryWait(ctx, resp, retries); ok && sleep(ctx, wait) {
+			continue
+		}
 		return nil, parseErrorBody(resp.StatusCode, body)
 	}
 	now := time.Now
@@ -135,6 +144,52 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 		return nil, malformed(nil, reason)
 	}
 	return out, nil
+}
+
+// Retrying a 429: the AWS CLI and SDKs do not retry a credential_process
+// that failed, so a job that starts with many others of its identity (a
+// matrix, the pods of a Deployment) would fail on the broker's rate limit.
+// The client waits the Retry-After the broker gave, plus up to half as much
+// again at random so that the callers do not come back together, at most
+// maxRetries times, and only while the wait and a request fit in its
+// timeout.
+const (
+	maxRetries    = 3
+	maxRetryAfter = 10 // seconds; a longer wait is not worth holding a job for
+)
+
+// retryUnit is a Retry-After second (tests shorten it).
+var retryUnit = time.Second
+
+// retryWait returns how long to wait before asking again after resp, the
+// answer to try number retries (from 0), and whether to ask again.
+func retryWait(ctx context.Context, resp *http.Response, retries int) (time.Duration, bool) {
+	if resp.StatusCode != http.StatusTooManyRequests || retries >= maxRetries {
+		return 0, false
+	}
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if err != nil || secs < 1 || secs > maxRetryAfter {
+		return 0, false
+	}
+	base := time.Duration(secs) * retryUnit
+	wait := base + rand.N(base/2+1)
+	// Leave a second (a retry unit) for the request after the wait.
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+retryUnit {
+		return 0, false
+	}
+	return wait, true
+}
+
+// sleep waits d and reports whether ctx was still alive after it.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // malformed is a 200 that is not usable credentials. It is a broker bug (or

@@ -322,3 +322,73 @@ func TestRunAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A 429 is retried after its Retry-After (the AWS CLI and SDKs do not retry
+// a credential_process), at most three times and only while the wait fits
+// in the timeout; other errors are not retried.
+func TestRunRetriesRateLimited(t *testing.T) {
+	old := retryUnit
+	retryUnit = 10 * time.Millisecond
+	t.Cleanup(func() { retryUnit = old })
+	rateLimited := `{"error":"rate_limited","message":"too many requests from this identity; retry in 1s"}`
+
+	tests := []struct {
+		name         string
+		limited      int // 429s before a 200
+		status       int // the error status, 429 unless set
+		retryAfter   string
+		timeout      time.Duration
+		wantExit     int
+		wantRequests int
+	}{
+		{name: "two-then-ok", limited: 2, retryAfter: "1", timeout: 5 * time.Second, wantExit: ExitOK, wantRequests: 3},
+		{name: "gives-up-after-three-retries", limited: 100, retryAfter: "1", timeout: 5 * time.Second, wantExit: ExitTransient, wantRequests: 4},
+		{name: "wait-longer-than-timeout", limited: 1, retryAfter: "10", timeout: 50 * time.Millisecond, wantExit: ExitTransient, wantRequests: 1},
+		{name: "retry-after-over-the-cap", limited: 1, retryAfter: "11", timeout: 5 * time.Second, wantExit: ExitTransient, wantRequests: 1},
+		{name: "no-retry-after", limited: 1, retryAfter: "", timeout: 5 * time.Second, wantExit: ExitTransient, wantRequests: 1},
+		{name: "503-not-retried", limited: 1, status: 503, retryAfter: "1", timeout: 5 * time.Second, wantExit: ExitTransient, wantRequests: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			n := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				n++
+				limited := n <= tt.limited
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				if !limited {
+					_, _ = w.Write([]byte(okBody))
+					return
+				}
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				status := tt.status
+				if status == 0 {
+					status = http.StatusTooManyRequests
+				}
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(rateLimited))
+			}))
+			t.Cleanup(srv.Close)
+			tokenFile := writeFile(t, t.TempDir(), "token", callerJWT+"\n")
+			exit, stdout, stderr := runClient(t, Config{
+				URL: srv.URL, Profile: "prod-deploy", Source: FileSource{Path: tokenFile},
+				Timeout: tt.timeout, HTTPClient: srv.Client(),
+			})
+			if exit != tt.wantExit {
+				t.Errorf("Run() = %d (stderr %q), want %d", exit, stderr, tt.wantExit)
+			}
+			if tt.wantExit == ExitOK && stdout != okStdout {
+				t.Errorf("stdout = %q, want the credentials", stdout)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if n != tt.wantRequests {
+				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
+			}
+		})
+	}
+}

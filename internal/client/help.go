@@ -40,7 +40,8 @@ Exit codes:
      unreadable or empty, variable unset, GitHub Actions variables missing),
      or a CA, certificate or key file that cannot be read or used
   3  transient: 429 or another 5xx from the broker, broker unreachable, or timeout;
-     a retry may help
+     a retry may help. A 429 with a Retry-After of up to 10s is retried here
+     first (at most 3 times, with jitter, within --timeout)
 
 Example ~/.aws/config:
   [profile prod]
