@@ -257,10 +257,14 @@ func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
 	return e.credentials(), outcome, true
 }
 
-// Len returns the number of entries, final and per-hop.
+// Len returns the number of entries, final and per-hop. Like a store, it
+// first drops every expired entry once a minute, so that the count
+// (broker_cache_entries, read at each scrape) follows expiry while no
+// request stores anything.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.entries.sweep(c.now())
 	return c.entries.len()
 }
 

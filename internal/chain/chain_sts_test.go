@@ -213,6 +213,25 @@ func TestCheckAmbientHidesProcessOutput(t *testing.T) {
 	}
 }
 
+// The entry count (broker_cache_entries) follows expiry while nothing is
+// stored: reading it drops expired entries, once a minute as a store does.
+func TestCacheLenDropsExpiredWhileIdle(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	for _, repo := range []string{"myorg/a", "myorg/b", "myorg/c"} {
+		if _, _, err := c.Get(t.Context(), h.seedPlan(repo)); err != nil {
+			t.Fatalf("Get(%s) error = %v", repo, err)
+		}
+	}
+	if n := c.Len(); n != 6 {
+		t.Fatalf("Len() = %d after three two-hop fills, want 6", n)
+	}
+	h.clock.Advance(3 * time.Hour)
+	if n := c.Len(); n != 0 {
+		t.Errorf("Len() = %d three hours later with no request, want 0: every entry expired", n)
+	}
+}
+
 func TestCacheSingleFlight(t *testing.T) {
 	h := newHarness(t)
 	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Latency: 50 * time.Millisecond, Times: 1})

@@ -163,15 +163,20 @@ func (l *lru) put(key Key, creds Credentials, now time.Time) {
 	e := newEntry(key, creds)
 	l.byID[key] = e
 	l.pushFront(e)
-	if since := now.Sub(l.lastSweep); since >= sweepEvery || since < 0 {
-		l.lastSweep = now
-		l.dropExpired(l.n, now)
-	}
+	l.sweep(now)
 	if l.n > l.max {
 		l.dropExpired(expiredScan, now)
 	}
 	for l.n > l.max {
 		l.remove(l.root.newer.key)
+	}
+}
+
+// sweep drops every expired entry, at most once per sweepEvery.
+func (l *lru) sweep(now time.Time) {
+	if since := now.Sub(l.lastSweep); since >= sweepEvery || since < 0 {
+		l.lastSweep = now
+		l.dropExpired(l.n, now)
 	}
 }
 
