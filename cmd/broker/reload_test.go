@@ -165,3 +165,58 @@ func waitLogField(t *testing.T, buf *syncBuffer, msg, field string) string {
 	t.Fatalf("no %q log line with %s; stderr:\n%s", msg, field, buf.String())
 	return ""
 }
+
+// TestServeSIGHUPDuringShutdown: a SIGHUP that arrives while serve drains
+// its in-flight requests (a config-management run, a logrotate hook) does
+// not kill the process: the request finishes and serve exits 0.
+func TestServeSIGHUPDuringShutdown(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	emu := ststest.Start(t, ststest.Options{})
+	if err := emu.LoadSeed(issuer.URL()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "broker.yaml")
+	yaml := strings.Replace(fmt.Sprintf(stackConfig, emu.URL(), issuer.URL()), "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(brokerBin, "serve", "--config", path)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	url := "http://" + waitLogField(t, &stderr, "broker listening", "addr")
+	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu.InjectFault("AssumeRole", ststest.Fault{Latency: 2 * time.Second})
+	status := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, url+"/v1/credentials/prod-deploy", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- 0
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	time.Sleep(500 * time.Millisecond) // the request waits on AssumeRole
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-status; got != http.StatusOK {
+		t.Errorf("in-flight request = %d, want 200", got)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("broker exit after SIGTERM then SIGHUP: %v, want 0; stderr:\n%s", err, stderr.String())
+	}
+}

@@ -50,10 +50,10 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "broker serve: --config FILE is required and no arguments are accepted")
 		return exitUsage
 	}
-	// Catch SIGHUP before anything else: its default action ends the process.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	reloads := reloadSignals(ctx)
+	// Catch SIGHUP before anything else, and until serve has returned: its
+	// default action ends the process, graceful shutdown included.
+	reloads, stopReloads := reloadSignals()
+	defer stopReloads()
 	cfg, err := config.Load(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "broker serve: invalid configuration:\n%v\n", err)
@@ -108,17 +108,18 @@ func serve(ctx context.Context, cfg *config.Config, o options, ready func(addr s
 	return err
 }
 
-// reloadSignals turns SIGHUP into reload requests until ctx is done. A
-// request that arrives while one is pending is merged into it.
-func reloadSignals(ctx context.Context) <-chan struct{} {
+// reloadSignals turns SIGHUP into reload requests until stop is called. A
+// request that arrives while one is pending is merged into it; once serve
+// stopped reading them (shutting down), they are dropped.
+func reloadSignals() (reloads <-chan struct{}, stop func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGHUP)
 	out := make(chan struct{}, 1)
+	done := make(chan struct{})
 	go func() {
-		defer signal.Stop(sig)
 		for {
 			select {
-			case <-ctx.Done():
+			case <-done:
 				return
 			case <-sig:
 				select {
@@ -128,5 +129,8 @@ func reloadSignals(ctx context.Context) <-chan struct{} {
 			}
 		}
 	}()
-	return out
+	return out, func() {
+		signal.Stop(sig)
+		close(done)
+	}
 }
