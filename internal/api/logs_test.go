@@ -109,6 +109,9 @@ func TestMetrics(t *testing.T) {
 	b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token)
 	expired, _ := b.Issuer.MintBroken(oidctest.Expired, oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
 	b.get(t, "/v1/credentials/prod-deploy", "Bearer "+expired)
+	// Refused before verification, counted all the same.
+	b.get(t, "/v1/credentials/prod-deploy", "")
+	b.get(t, "/v1/credentials/prod-deploy", "Basic dXNlcjpwYXNz")
 	_, body := b.get(t, "/metrics", "")
 	text := string(body)
 	for _, want := range []string{
@@ -117,10 +120,12 @@ func TestMetrics(t *testing.T) {
 		`broker_sts_calls_total{action="AssumeRoleWithWebIdentity",outcome="ok"} 1`,
 		`broker_sts_calls_total{action="AssumeRole",outcome="ok"} 1`,
 		`broker_token_verifications_total{result="expired"} 1`,
+		`broker_token_verifications_total{result="missing"} 1`,
+		`broker_token_verifications_total{result="malformed"} 1`,
 		`broker_token_verifications_total{result="ok"} 2`,
 		`broker_cache_entries 2`,
 		`broker_http_request_duration_seconds_count{route="/v1/credentials/{profile}",status="200"} 2`,
-		`broker_http_request_duration_seconds_count{route="/v1/credentials/{profile}",status="401"} 1`,
+		`broker_http_request_duration_seconds_count{route="/v1/credentials/{profile}",status="401"} 3`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)

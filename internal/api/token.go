@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -19,7 +20,14 @@ func (s *Server) requestToken(r *http.Request, allowRaw bool) (string, error) {
 	default:
 		return "", badRequest("send one Authorization header")
 	}
-	return bearerToken(header, s.cfg.MaxTokenBytes, allowRaw)
+	token, err := bearerToken(header, s.cfg.MaxTokenBytes, allowRaw)
+	// A token refused here (missing, too large, not Bearer) never reaches
+	// the verifier; count it with the verifier's results all the same.
+	var te *auth.TokenError
+	if errors.As(err, &te) {
+		s.metrics.verifications.WithLabelValues(te.Reason).Inc()
+	}
+	return token, err
 }
 
 // errNotBearer is the message for an Authorization header of another scheme.
