@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/config"
 )
 
@@ -61,6 +63,9 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	if len(stale) > 0 {
 		b.opts.Log.Warn("configuration reloaded, but these sections need a restart to change", zap.Strings("sections", stale))
 	}
+	if added := newAmbient(b.cfg, next); len(added) > 0 {
+		warnWithoutAmbient(ctx, b.ambient, added, time.Duration(next.AWS.CallTimeout), b.opts.Log)
+	}
 	b.cfg, b.verifier = next, verifier
 	b.opts.Log.Info("configuration reloaded", zap.Int("profiles", len(next.Profiles)), zap.Int("issuers", len(next.Issuers)))
 	return nil
@@ -99,4 +104,17 @@ func (b *broker) reloadOn(ctx context.Context, path string, signals <-chan struc
 			}
 		}
 	}
+}
+
+// newAmbient names the ambient profiles of next that cur did not have as
+// ambient, sorted: the ones a reload should check the broker's own
+// credentials for.
+func newAmbient(cur, next *config.Config) []string {
+	var added []string
+	for _, name := range ambientProfiles(next) {
+		if p, ok := cur.Profiles[name]; !ok || p.SourceKind() != chain.Ambient {
+			added = append(added, name)
+		}
+	}
+	return added
 }

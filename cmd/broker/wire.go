@@ -27,6 +27,7 @@ type broker struct {
 	cache    *chain.Cache
 	cfg      *config.Config // the configuration running now
 	verifier *auth.Verifier
+	ambient  aws.CredentialsProvider // the broker's own credentials (SDK default chain)
 	opts     options
 }
 
@@ -131,7 +132,7 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 	built = true
-	return &broker{api: srv, cache: cache, cfg: cfg, verifier: verifier, opts: o}, nil
+	return &broker{api: srv, cache: cache, cfg: cfg, verifier: verifier, ambient: ambient, opts: o}, nil
 }
 
 // ambientProfiles returns the names of the profiles whose hop 1 the broker

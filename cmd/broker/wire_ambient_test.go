@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -83,5 +84,51 @@ func TestBuildWarnsWithoutAmbientCredentials(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	if got := warnings(); len(got) != 0 {
 		t.Errorf("start-up with credentials in the environment logged %v, want no warning", got)
+	}
+}
+
+// A reload that adds an ambient profile checks the broker's own credentials
+// for it, as start-up does; one that keeps the same ambient profiles does not.
+func TestReloadWarnsWithoutAmbientCredentials(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	full := fmt.Sprintf(ambientConfig, issuer.URL())
+	webOnly := full[:strings.Index(full, "  nightly:")]
+	path := filepath.Join(t.TempDir(), "broker.yaml")
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(webOnly)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config.Load() = %v", err)
+	}
+	noAmbientCredentials(t)
+	core, logs := observer.New(zap.WarnLevel)
+	b, err := build(t.Context(), cfg, options{Log: zap.New(core)})
+	if err != nil {
+		t.Fatalf("build() = %v", err)
+	}
+	t.Cleanup(b.close)
+	const msg = "no AWS credentials for the ambient profiles; their requests fail until the broker finds some"
+	if n := logs.FilterMessage(msg).Len(); n != 0 {
+		t.Fatalf("start-up without ambient profiles logged %d warnings, want none", n)
+	}
+
+	write(full)
+	if err := b.reload(t.Context(), path); err != nil {
+		t.Fatalf("reload() = %v", err)
+	}
+	got := logs.FilterMessage(msg).All()
+	if len(got) != 1 || fmt.Sprint(got[0].ContextMap()["profiles"]) != "[nightly]" {
+		t.Fatalf("reload adding nightly logged %v, want one warning naming [nightly]", got)
+	}
+	if err := b.reload(t.Context(), path); err != nil {
+		t.Fatalf("second reload() = %v", err)
+	}
+	if n := logs.FilterMessage(msg).Len(); n != 1 {
+		t.Errorf("a reload that adds no ambient profile logged %d warnings in all, want still 1", n)
 	}
 }
