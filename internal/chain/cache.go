@@ -251,7 +251,7 @@ func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
 	if e.refreshFailed() {
 		outcome = Stale
 	}
-	if e.mayRefresh(left) {
+	if e.mayRefresh(left) && (p.TokenExpiry.IsZero() || now.Before(p.TokenExpiry)) {
 		c.startRefreshLocked(key, p, e)
 	}
 	return e.credentials(), outcome, true

@@ -761,6 +761,35 @@ func TestCacheExpiredCallerTokenKeepsEntry(t *testing.T) {
 	h.wantCalls(4, 0)
 }
 
+// A request whose token is past its exp (the verifier allows some skew)
+// is served from the refresh window but starts no refresh: STS would
+// refuse the token. The next request with a live token refreshes.
+func TestCacheNoRefreshWithExpiredToken(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	p.Hops = p.Hops[:1] // one hop: every refresh needs the caller's token
+	first := mustGet(t, c, p)
+	h.clock.Advance(35 * time.Minute)
+	late := p
+	late.TokenExpiry = h.clock.Now().Add(-time.Second)
+	for range 3 {
+		if got, outcome, err := c.Get(t.Context(), late); err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+			t.Fatalf("Get(expired token) = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+		}
+	}
+	waitRefreshes(c)
+	h.wantCalls(1, 0)
+	live := p
+	live.WebIdentityToken = h.token("myorg/app")
+	live.TokenExpiry = h.clock.Now().Add(5 * time.Minute)
+	if _, outcome, err := c.Get(t.Context(), live); err != nil || outcome != Refresh {
+		t.Fatalf("Get(live token) = %s, %v, want refresh, nil", outcome, err)
+	}
+	waitRefreshes(c)
+	h.wantCalls(2, 0)
+}
+
 // TestCacheFailedRefreshBacksOff: after a failed background refresh the
 // entry is served (stale) but no request starts another refresh for
 // refreshRetryDelay (plus jitter, at most half as much again): a failing

@@ -51,6 +51,11 @@ type Plan struct {
 	// WebIdentity. It is not part of the cache key: two tokens of one identity
 	// share an entry.
 	WebIdentityToken Secret
+	// TokenExpiry is WebIdentityToken's exp, zero when unknown; like the
+	// token it is not part of the key. A background refresh is not started
+	// with a token past it: STS would refuse it (ExpiredTokenException),
+	// though the verifier lets it through for its clock skew.
+	TokenExpiry time.Time
 	// Identity distinguishes callers that render the same hops (issuer and
 	// sub); it is part of the cache key, never sent to STS.
 	Identity string

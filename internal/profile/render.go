@@ -108,6 +108,7 @@ func (p *Profile) render(id *auth.Identity, claims map[string]any, token chain.S
 	}
 	if p.source == chain.WebIdentity {
 		plan.WebIdentityToken = token
+		plan.TokenExpiry = id.Expiry
 	}
 	return plan, nil
 }

@@ -42,9 +42,13 @@ func githubIdentity(claims map[string]any) *auth.Identity {
 		IssuerURL: "https://token.actions.githubusercontent.com",
 		Subject:   "repo:myorg/app:ref:refs/heads/main",
 		Audience:  []string{"sts.amazonaws.com"},
+		Expiry:    tokenExpiry,
 		Payload:   payload(claims),
 	}
 }
+
+// tokenExpiry is githubIdentity's exp, which a web identity plan carries.
+var tokenExpiry = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // payload encodes claims as a token's payload.
 func payload(claims map[string]any) []byte {
@@ -91,6 +95,7 @@ func prodDeployPlan() chain.Plan {
 		Profile:          "prod-deploy",
 		Source:           chain.WebIdentity,
 		WebIdentityToken: testToken,
+		TokenExpiry:      tokenExpiry,
 		Identity:         "https://token.actions.githubusercontent.com\x00repo:myorg/app:ref:refs/heads/main",
 		Hops: []chain.Hop{
 			{RoleARN: toolingRole, SessionName: "gha-123456789", Duration: time.Hour},
@@ -179,6 +184,7 @@ func TestRender(t *testing.T) {
 			want: func(p *chain.Plan) {
 				p.Source = chain.Ambient
 				p.WebIdentityToken = ""
+				p.TokenExpiry = time.Time{}
 				p.Hops = p.Hops[1:]
 			},
 		},
