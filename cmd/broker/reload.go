@@ -42,11 +42,17 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	}
 	verifier := b.verifier
 	if !reflect.DeepEqual(next.Issuers, b.cfg.Issuers) {
-		// New issuers: fetch their keys before the swap. An issuer that is
-		// down leaves the new verifier not ready (and /readyz says so), as
-		// at start-up.
+		// New issuers: fetch their keys before the swap.
 		if verifier, err = buildVerifier(ctx, next, b.opts); err != nil {
 			return fmt.Errorf("reload: keeping the running configuration: %w", err)
+		}
+		// Swapping in a verifier that is not ready would take a serving
+		// broker out of rotation, every tenant with it, until the issuer
+		// comes back.
+		if down := verifier.Unready(); len(down) > 0 && b.verifier.Ready() {
+			verifier.Close()
+			return fmt.Errorf("reload: the keys of issuer %s cannot be fetched now; keeping the running configuration, which is ready (send SIGHUP again once they can)",
+				strings.Join(down, ", "))
 		}
 	}
 	if err := b.api.Reload(verifier, profiles); err != nil {

@@ -66,7 +66,7 @@ func TestIssuerUnavailable(t *testing.T) {
 	checkError(t, resp, body, wantError{status: 503, code: "issuer_unavailable",
 		message: "the token issuer's keys cannot be fetched; retry later", header: map[string]string{"Retry-After": "5"}})
 	resp, body = b.get(t, "/readyz", "")
-	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: issuer keys not fetched yet\n" {
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: issuer keys not fetched yet (github)\n" {
 		t.Errorf("/readyz = %d %q, want 503 not ready", resp.StatusCode, body)
 	}
 }

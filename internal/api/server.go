@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -199,9 +200,9 @@ func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
 // credentials, so a load balancer should keep it in rotation.
 func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if !s.current.Load().verifier.Ready() {
+	if down := s.current.Load().verifier.Unready(); len(down) > 0 {
 		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready: issuer keys not fetched yet\n"))
+		_, _ = fmt.Fprintf(w, "not ready: issuer keys not fetched yet (%s)\n", strings.Join(down, ", "))
 		return
 	}
 	if degraded, since := s.cfg.Cache.Degraded(); degraded {

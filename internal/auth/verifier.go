@@ -87,13 +87,18 @@ func (v *Verifier) Close() {
 
 // Ready reports whether every issuer has been initialised: discovery (if
 // used) succeeded and its keys were fetched once.
-func (v *Verifier) Ready() bool {
+func (v *Verifier) Ready() bool { return len(v.Unready()) == 0 }
+
+// Unready returns the names of the issuers not initialised yet, in
+// configuration order; none when [Verifier.Ready].
+func (v *Verifier) Unready() []string {
+	var names []string
 	for _, is := range v.issuers {
 		if is.state.Load() == nil {
-			return false
+			names = append(names, is.cfg.Name)
 		}
 	}
-	return true
+	return names
 }
 
 // Forget drops every verified token, so that the next Verify of each is a
