@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/stsbroker/broker/internal/config"
 	"github.com/stsbroker/broker/internal/oidctest"
 )
 
@@ -30,18 +27,7 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 	gitlab.SetAvailable(false)
 	base := fmt.Sprintf(ambientConfig, github.URL())
 	base = base[:strings.Index(base, "  nightly:")]
-	path := filepath.Join(t.TempDir(), "broker.yaml")
-	write := func(yaml string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(base)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatalf("config.Load() = %v", err)
-	}
+	path, cfg, write := configFile(t, base)
 	b, err := build(t.Context(), cfg, options{})
 	if err != nil {
 		t.Fatalf("build() = %v", err)

@@ -22,32 +22,10 @@ import (
 // and the running configuration stays, as is one whose profiles do not fit
 // the running cache section; a change to server needs a restart.
 func TestServeReloadOnSIGHUP(t *testing.T) {
-	issuer := oidctest.Start(t, oidctest.Options{})
-	emu := ststest.Start(t, ststest.Options{})
-	if err := emu.LoadSeed(issuer.URL()); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "broker.yaml")
-	base := fmt.Sprintf(stackConfig, emu.URL(), issuer.URL())
-	base = strings.Replace(base, "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
-	writeConfig := func(yaml string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeConfig(base)
-
-	cmd := exec.Command(brokerBin, "serve", "--config", path)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := waitLogField(t, &stderr, "broker listening", "addr")
-	url = "http://" + url
+	sp := startServeProcess(t)
+	issuer, emu, cmd, url, base := sp.issuer, sp.emu, sp.cmd, sp.url, sp.base
+	stderr := sp.stderr
+	writeConfig := func(yaml string) { sp.write(t, yaml) }
 
 	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
 	if err != nil {
@@ -170,24 +148,8 @@ func waitLogField(t *testing.T, buf *syncBuffer, msg, field string) string {
 // its in-flight requests (a config-management run, a logrotate hook) does
 // not kill the process: the request finishes and serve exits 0.
 func TestServeSIGHUPDuringShutdown(t *testing.T) {
-	issuer := oidctest.Start(t, oidctest.Options{})
-	emu := ststest.Start(t, ststest.Options{})
-	if err := emu.LoadSeed(issuer.URL()); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "broker.yaml")
-	yaml := strings.Replace(fmt.Sprintf(stackConfig, emu.URL(), issuer.URL()), "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(brokerBin, "serve", "--config", path)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := "http://" + waitLogField(t, &stderr, "broker listening", "addr")
+	sp := startServeProcess(t)
+	issuer, emu, cmd, url, stderr := sp.issuer, sp.emu, sp.cmd, sp.url, sp.stderr
 	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
 	if err != nil {
 		t.Fatal(err)
@@ -218,5 +180,48 @@ func TestServeSIGHUPDuringShutdown(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("broker exit after SIGTERM then SIGHUP: %v, want 0; stderr:\n%s", err, stderr.String())
+	}
+}
+
+// serveProcess is the broker binary serving the seed's configuration
+// (stackConfig with the ExternalId inlined) from a file it can re-read.
+type serveProcess struct {
+	issuer *oidctest.Server
+	emu    *ststest.Server
+	path   string
+	base   string // the configuration it started with
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	url    string
+}
+
+func startServeProcess(t *testing.T) *serveProcess {
+	t.Helper()
+	sp := &serveProcess{
+		issuer: oidctest.Start(t, oidctest.Options{}),
+		emu:    ststest.Start(t, ststest.Options{}),
+		path:   filepath.Join(t.TempDir(), "broker.yaml"),
+		stderr: &syncBuffer{},
+	}
+	if err := sp.emu.LoadSeed(sp.issuer.URL()); err != nil {
+		t.Fatal(err)
+	}
+	sp.base = strings.Replace(fmt.Sprintf(stackConfig, sp.emu.URL(), sp.issuer.URL()), "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
+	sp.write(t, sp.base)
+	sp.cmd = exec.Command(brokerBin, "serve", "--config", sp.path)
+	sp.cmd.Stderr = sp.stderr
+	if err := sp.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.cmd.Process.Kill(); _ = sp.cmd.Wait() })
+	sp.url = "http://" + waitLogField(t, sp.stderr, "broker listening", "addr")
+	return sp
+}
+
+// write replaces the configuration file (serve re-reads it on SIGHUP).
+func (sp *serveProcess) write(t *testing.T, yaml string) {
+	t.Helper()
+	if err := os.WriteFile(sp.path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -93,18 +93,7 @@ func TestReloadWarnsWithoutAmbientCredentials(t *testing.T) {
 	issuer := oidctest.Start(t, oidctest.Options{})
 	full := fmt.Sprintf(ambientConfig, issuer.URL())
 	webOnly := full[:strings.Index(full, "  nightly:")]
-	path := filepath.Join(t.TempDir(), "broker.yaml")
-	write := func(yaml string) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(webOnly)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatalf("config.Load() = %v", err)
-	}
+	path, cfg, write := configFile(t, webOnly)
 	noAmbientCredentials(t)
 	core, logs := observer.New(zap.WarnLevel)
 	b, err := build(t.Context(), cfg, options{Log: zap.New(core)})
@@ -131,4 +120,24 @@ func TestReloadWarnsWithoutAmbientCredentials(t *testing.T) {
 	if n := logs.FilterMessage(msg).Len(); n != 1 {
 		t.Errorf("a reload that adds no ambient profile logged %d warnings in all, want still 1", n)
 	}
+}
+
+// configFile writes yaml to a new configuration file and loads it. It
+// returns the file's path, the configuration, and a function that
+// rewrites the file (for reloads).
+func configFile(t *testing.T, yaml string) (string, *config.Config, func(string)) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "broker.yaml")
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(yaml)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("config.Load() = %v", err)
+	}
+	return path, cfg, write
 }
