@@ -177,12 +177,15 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// requestError is toAPIError for err, the failure of r; except that when
-// r's client went away, whatever failed (a wait for STS, for an issuer's
-// keys, for a slot) is 499 client_closed: nobody reads the answer, and it
-// is no failure of the broker's.
+// requestError is toAPIError for err, the failure of r; except that a
+// failure caused by r's client going away (a wait for STS, for an issuer's
+// keys, for a slot, cut by the request's cancellation) is 499
+// client_closed: nobody reads the answer, and it is no failure of the
+// broker's. A refusal decided on its own (a condition, STS's answer) keeps
+// its status and reason even if the client left meanwhile: the audit line
+// says why it was refused.
 func requestError(r *http.Request, err error) *apiError {
-	if errors.Is(r.Context().Err(), context.Canceled) {
+	if errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled) {
 		return &apiError{Status: statusClientClosed, Code: codeClientClosed,
 			Message: "the client closed the request", Err: err}
 	}

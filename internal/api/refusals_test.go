@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -244,6 +245,26 @@ func TestClientClosedIsNotAnError(t *testing.T) {
 	}
 	if strings.Contains(string(body), `status="500"`) {
 		t.Errorf("metrics count a 500 for the cancelled request")
+	}
+}
+
+// A refusal decided on its own keeps its status and reason when the client
+// has gone meanwhile: a caller that hangs up at once cannot hide from the
+// audit log why it was refused.
+func TestRefusalKeepsReasonWhenClientLeft(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v1/credentials/prod-deploy", nil)
+	req.Header.Set("Authorization", "Bearer "+b.mintClaims(t, oidctest.GitHubActionsClaims("otherorg/app", "refs/heads/main")))
+	rec := httptest.NewRecorder()
+	b.Server.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("status = %d, want 403 (the refusal, not 499)", rec.Code)
+	}
+	refused := b.Logs.FilterMessage("credentials refused").All()
+	if len(refused) != 1 || refused[0].ContextMap()["reason"] != "insufficient_scope" || refused[0].ContextMap()["status"] != int64(403) {
+		t.Errorf("audit lines = %v, want one refusal with reason insufficient_scope, status 403", refused)
 	}
 }
 
