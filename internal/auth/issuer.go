@@ -71,14 +71,15 @@ func newIssuer(ic IssuerConfig, cfg Config) *issuer {
 
 // ensure returns the issuer's state, initialising it if it is not yet and no
 // attempt was made in the last interval. ctx bounds the caller's wait, for
-// another goroutine's attempt or for its own. A request passes detached: its
-// attempt runs in a goroutine of its own, on ctx without its cancellation,
-// and goes on when the request gives up (under sem, bounded by the fetch
-// timeouts), so that one impatient request does not waste the interval's
-// attempt. New and the background retry ([Verifier.retry]) run theirs on ctx
-// in their own goroutine, so that Close cancels and waits for it. Requests
-// and the retry share the one attempt per interval.
-func (is *issuer) ensure(ctx context.Context, detached bool) (*issuerState, error) {
+// another goroutine's attempt or for its own. With bg nil (New, and the
+// background retry, itself a bg goroutine) the attempt runs on ctx in the
+// caller's goroutine. A request passes the verifier's bg: its attempt runs
+// in a bg goroutine on bg's context and goes on when the request gives up
+// (under sem, bounded by the fetch timeouts and Close), so that one
+// impatient request does not waste the interval's attempt; after Close it
+// runs on ctx in the caller's goroutine. Requests and the
+// retry share the one attempt per interval.
+func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, error) {
 	if st := is.state.Load(); st != nil {
 		return st, nil
 	}
@@ -87,38 +88,40 @@ func (is *issuer) ensure(ctx context.Context, detached bool) (*issuerState, erro
 	case <-ctx.Done():
 		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
 	}
-	if st := is.state.Load(); st != nil {
-		<-is.sem
-		return st, nil
-	}
-	// An issuer that is down is retried at most once per interval, so that a
-	// stream of tokens for it does not become a stream of requests to it.
-	if !is.attempts.allow() {
-		err := is.lastErr
-		<-is.sem
-		return nil, fmt.Errorf("auth: issuer %s not initialised: %w", is.cfg.Name, err)
-	}
-	if !detached {
+	// From here the goroutine that runs the attempt releases sem.
+	run := func(ctx context.Context) error {
 		defer func() { <-is.sem }()
-		if err := is.attempt(ctx); err != nil {
-			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+		if is.state.Load() != nil {
+			return nil
 		}
-		return is.state.Load(), nil
-	}
-	done := make(chan error, 1)
-	go func() {
-		defer func() { <-is.sem }()
-		done <- is.attempt(context.WithoutCancel(ctx))
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+		// An issuer that is down is retried at most once per interval, so
+		// that a stream of tokens for it does not become a stream of
+		// requests to it.
+		if !is.attempts.allow() {
+			return fmt.Errorf("not initialised: %w", is.lastErr)
 		}
-		return is.state.Load(), nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
+		return is.attempt(ctx)
 	}
+	var err error
+	if bg == nil {
+		err = run(ctx)
+	} else {
+		done := make(chan error, 1)
+		if !bg.start(func(ctx context.Context) { done <- run(ctx) }) {
+			// Closed: nothing may outlive the call, so the request's
+			// attempt runs on its own ctx, in its goroutine.
+			done <- run(ctx)
+		}
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: issuer %s: %w", is.cfg.Name, err)
+	}
+	return is.state.Load(), nil
 }
 
 // attempt initialises the issuer once. The caller holds sem.

@@ -3,8 +3,49 @@ package auth
 import (
 	"context"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
+
+// background owns the verifier's goroutines that outlive a call: the
+// retries of issuers down at New, and the initialisations requests start
+// and may stop waiting for. close cancels their context and waits for them.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newBackground(parent context.Context) *background {
+	ctx, cancel := context.WithCancel(parent)
+	return &background{ctx: ctx, cancel: cancel}
+}
+
+// start runs f on the background context in a goroutine close waits for,
+// or reports false once closed. The WaitGroup's Add happens under mu
+// while closed is false, so it never races with close's Wait.
+func (b *background) start(f func(ctx context.Context)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	b.wg.Go(func() { f(b.ctx) })
+	return true
+}
+
+// close cancels the goroutines and waits for them. It may be called more
+// than once, and concurrently.
+func (b *background) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.cancel()
+	b.wg.Wait()
+}
 
 // retry initialises is in the background until it succeeds (or a request
 // does), or until ctx is done (by [Verifier.Close]). Each attempt goes
@@ -35,7 +76,7 @@ func (v *Verifier) retry(ctx context.Context, is *issuer) {
 		}
 		// Errors are logged by ensure; a refusal by the rate limit costs no
 		// request.
-		if _, err := is.ensure(ctx, false); err == nil {
+		if _, err := is.ensure(ctx, nil); err == nil {
 			return
 		}
 		delay = min(2*delay, v.cfg.IssuerRetryMax)

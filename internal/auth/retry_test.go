@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // Milliseconds on the real clock, so that the background retry runs within
@@ -82,7 +83,7 @@ func TestIssuerRetryInBackground(t *testing.T) {
 	// The retry's goroutine ends by itself, before any Close.
 	ended := make(chan struct{})
 	go func() {
-		v.retries.Wait()
+		v.bg.wg.Wait()
 		close(ended)
 	}()
 	select {
@@ -245,12 +246,13 @@ func TestVerifyDeadlineWhileIssuerHangs(t *testing.T) {
 	t.Cleanup(func() { close(stop) })
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
+	core, logs := observer.New(zap.WarnLevel)
 	v, err := New(ctx, Config{
 		Issuers:             []IssuerConfig{{Name: "github", URL: srv.URL, Audiences: []string{testAudience}}},
 		JWKSRefetchInterval: time.Millisecond, // the request may attempt at once
 		IssuerRetryMin:      time.Hour,        // the background retry stays out of the way
 		IssuerRetryMax:      time.Hour,
-		Log:                 zap.NewNop(), // the attempt logs after the test
+		Log:                 zap.New(core),
 	})
 	if err != nil {
 		t.Fatalf("New() error = %v", err)
@@ -270,5 +272,16 @@ func TestVerifyDeadlineWhileIssuerHangs(t *testing.T) {
 	}
 	if reason(err) != ReasonIssuerDown {
 		t.Errorf("Verify() error = %v, want reason %q", err, ReasonIssuerDown)
+	}
+	// The attempt goes on without the request, owned by the verifier:
+	// Close cancels it and waits for it, so it has ended (and logged its
+	// failure, after New's) when Close returns.
+	closed := time.Now()
+	v.Close()
+	if took := time.Since(closed); took > 2*time.Second {
+		t.Errorf("Close() took %s, want the attempt cancelled", took.Round(time.Millisecond))
+	}
+	if n := logs.FilterMessage("issuer unavailable").Len(); n != 2 {
+		t.Errorf("issuer unavailable warnings when Close returned = %d, want 2 (New's and the request's attempt, ended)", n)
 	}
 }

@@ -19,8 +19,7 @@ type Verifier struct {
 	byName  map[string]*issuer
 	cache   *verifiedCache // nil when disabled
 
-	stop    context.CancelFunc // ends the background retries
-	retries sync.WaitGroup     // one goroutine per issuer down at New
+	bg *background // retries of issuers down at New, fetches requests started
 }
 
 // New validates cfg and builds one verifier per issuer, trying discovery and
@@ -56,33 +55,32 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	var wg sync.WaitGroup
 	for _, is := range v.issuers {
 		// Errors are logged by ensure and surface as Ready() == false.
-		wg.Go(func() { _, _ = is.ensure(ctx, false) })
+		wg.Go(func() { _, _ = is.ensure(ctx, nil) })
 	}
 	wg.Wait()
 	// The retries outlive New's ctx (often a start-up deadline): Close ends
 	// them. WithoutCancel keeps ctx's values.
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	v.stop = stop
+	v.bg = newBackground(context.WithoutCancel(ctx))
 	for _, is := range v.issuers {
 		if is.state.Load() == nil {
-			v.retries.Go(func() { v.retry(bg, is) })
+			v.bg.start(func(ctx context.Context) { v.retry(ctx, is) })
 		}
 	}
 	return v, nil
 }
 
-// Close stops the background retry of the issuers that were down at [New]
-// and waits for it to end, cancelling an attempt in progress. The owner
-// must call it when it stops using the Verifier: on shutdown, and on the
-// verifier a reload replaced (not on one the reload kept). Close may be
-// called more than once, and concurrently. After Close the Verifier still
-// verifies; an issuer still down is then retried only by Verify, as tokens
-// for it arrive.
+// Close stops the background retry of the issuers that were down at [New],
+// and the key fetches requests started and stopped waiting for: it cancels
+// them and waits for them to end. The owner must call it when it stops
+// using the Verifier: on shutdown, and on the verifier a reload replaced
+// (not on one the reload kept). Close may be called more than once, and
+// concurrently. After Close the Verifier still verifies; an issuer still
+// down is then retried only by Verify, as tokens for it arrive, within the
+// request's own deadline.
 func (v *Verifier) Close() {
-	if v.stop != nil {
-		v.stop()
+	if v.bg != nil {
+		v.bg.close()
 	}
-	v.retries.Wait()
 }
 
 // Ready reports whether every issuer has been initialised: discovery (if
@@ -165,7 +163,7 @@ func (v *Verifier) verifyFull(ctx context.Context, raw string, sum *digest) (*Id
 	if is.static != nil && !slices.Contains(is.static, u.alg) {
 		return nil, &TokenError{Reason: ReasonAlgorithm, Err: errors.New("algorithm not allowed for issuer")}
 	}
-	st, err := is.ensure(ctx, true)
+	st, err := is.ensure(ctx, v.bg)
 	if err != nil {
 		return nil, &TokenError{Reason: ReasonIssuerDown, Err: err}
 	}
