@@ -167,7 +167,15 @@ func TestServeSIGHUPDuringShutdown(t *testing.T) {
 		resp.Body.Close()
 		status <- resp.StatusCode
 	}()
-	time.Sleep(500 * time.Millisecond) // the request waits on AssumeRole
+	// Hop 1 answered means the request now waits on AssumeRole.
+	deadline := time.Now().Add(10 * time.Second)
+	for emu.Calls("AssumeRoleWithWebIdentity") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker never called AssumeRoleWithWebIdentity; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

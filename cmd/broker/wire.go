@@ -155,7 +155,8 @@ func ambientProfiles(cfg *config.Config) []string {
 func warnWithoutAmbient(ctx context.Context, p aws.CredentialsProvider, profiles []string, timeout time.Duration, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := chain.CheckAmbient(ctx, p); err != nil {
+	// A check cut short by shutdown says nothing about the credentials.
+	if err := chain.CheckAmbient(ctx, p); err != nil && ctx.Err() == nil {
 		log.Warn("no AWS credentials for the ambient profiles; their requests fail until the broker finds some",
 			zap.Strings("profiles", profiles), zap.Error(err))
 	}

@@ -251,6 +251,9 @@ func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
 	if e.refreshFailed() {
 		outcome = Stale
 	}
+	// Not with a token past its exp: STS would refuse it. (A refresh that
+	// reuses cached hop-1 credentials would not send it; it waits for the
+	// next caller's live token, at most the verifier's skew later.)
 	if e.mayRefresh(left) && (p.TokenExpiry.IsZero() || now.Before(p.TokenExpiry)) {
 		c.startRefreshLocked(key, p, e)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -204,6 +206,17 @@ func TestCheckAmbientHidesProcessOutput(t *testing.T) {
 	err := CheckAmbient(t.Context(), broken)
 	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "credential_process") {
 		t.Errorf("CheckAmbient() = %v, want a reason naming credential_process without its output", err)
+	}
+	// The same through the SDK's own provider and a real process, so that
+	// a change in the SDK's wording shows here.
+	script := filepath.Join(t.TempDir(), "creds.sh")
+	out := `{"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": "` + secret // cut short
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s' '"+out+"'\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = CheckAmbient(t.Context(), processcreds.NewProvider(script))
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "credential_process") {
+		t.Errorf("CheckAmbient(real credential_process) = %v, want a reason naming credential_process without its output", err)
 	}
 	other := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, &processcreds.ProviderError{Err: errors.New("credential process timed out")}

@@ -31,6 +31,8 @@ type Config struct {
 	Stdout     io.Writer        // receives the credential_process JSON, and nothing else
 	Stderr     io.Writer        // receives one line on failure
 	Now        func() time.Time // checks Expiration; defaults to time.Now
+
+	retryUnit time.Duration // one Retry-After second; 0 means time.Second (tests shorten it)
 }
 
 // Run performs the call and returns the process exit code. On success it
@@ -100,6 +102,10 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 	}
 
 	reqURL := strings.TrimRight(base.String(), "/") + "/v1/credentials/" + url.PathEscape(cfg.Profile)
+	unit := cfg.retryUnit
+	if unit <= 0 {
+		unit = time.Second
+	}
 	var body []byte
 	for retries := 0; ; retries++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, reqURL, nil)
@@ -130,7 +136,7 @@ func Fetch(ctx context.Context, cfg Config) (*Output, error) {
 		if resp.StatusCode == http.StatusOK {
 			break
 		}
-		if wait, ok := retryWait(ctx, resp, retries); ok && sleep(ctx, wait) {
+		if wait, ok := retryWait(ctx, resp, retries, unit); ok && sleep(ctx, wait) {
 			continue
 		}
 		return nil, parseErrorBody(resp.StatusCode, body)
@@ -158,12 +164,10 @@ const (
 	maxRetryAfter = 10 // seconds; a longer wait is not worth holding a job for
 )
 
-// retryUnit is a Retry-After second (tests shorten it).
-var retryUnit = time.Second
-
 // retryWait returns how long to wait before asking again after resp, the
-// answer to try number retries (from 0), and whether to ask again.
-func retryWait(ctx context.Context, resp *http.Response, retries int) (time.Duration, bool) {
+// answer to try number retries (from 0), and whether to ask again. unit is
+// a Retry-After second.
+func retryWait(ctx context.Context, resp *http.Response, retries int, unit time.Duration) (time.Duration, bool) {
 	if resp.StatusCode != http.StatusTooManyRequests || retries >= maxRetries {
 		return 0, false
 	}
@@ -171,10 +175,10 @@ func retryWait(ctx context.Context, resp *http.Response, retries int) (time.Dura
 	if err != nil || secs < 1 || secs > maxRetryAfter {
 		return 0, false
 	}
-	base := time.Duration(secs) * retryUnit
+	base := time.Duration(secs) * unit
 	wait := base + rand.N(base/2+1)
 	// Leave a second (a retry unit) for the request after the wait.
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+retryUnit {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+unit {
 		return 0, false
 	}
 	return wait, true

@@ -1,7 +1,9 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -327,9 +329,6 @@ func TestRunAnswers(t *testing.T) {
 // a credential_process), at most three times and only while the wait fits
 // in the timeout; other errors are not retried.
 func TestRunRetriesRateLimited(t *testing.T) {
-	old := retryUnit
-	retryUnit = 10 * time.Millisecond
-	t.Cleanup(func() { retryUnit = old })
 	rateLimited := `{"error":"rate_limited","message":"too many requests from this identity; retry in 1s"}`
 
 	tests := []struct {
@@ -376,7 +375,7 @@ func TestRunRetriesRateLimited(t *testing.T) {
 			tokenFile := writeFile(t, t.TempDir(), "token", callerJWT+"\n")
 			exit, stdout, stderr := runClient(t, Config{
 				URL: srv.URL, Profile: "prod-deploy", Source: FileSource{Path: tokenFile},
-				Timeout: tt.timeout, HTTPClient: srv.Client(),
+				Timeout: tt.timeout, HTTPClient: srv.Client(), retryUnit: 10 * time.Millisecond,
 			})
 			if exit != tt.wantExit {
 				t.Errorf("Run() = %d (stderr %q), want %d", exit, stderr, tt.wantExit)
@@ -390,5 +389,31 @@ func TestRunRetriesRateLimited(t *testing.T) {
 				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
 			}
 		})
+	}
+}
+
+// A wait for a Retry-After ends when the caller's context does (SIGINT,
+// the AWS CLI giving up): the call fails at once, transient.
+func TestFetchRetryWaitEndsWithContext(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "10")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	tokenFile := writeFile(t, t.TempDir(), "token", callerJWT+"\n")
+	// Cancelled, not a deadline: with a deadline the 10 s wait would not
+	// be started at all.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := Fetch(ctx, Config{URL: srv.URL, Profile: "prod-deploy", Source: FileSource{Path: tokenFile},
+		Timeout: time.Minute, HTTPClient: srv.Client()})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Fetch() returned after %s, want it to stop waiting when its context is cancelled (100ms)", took.Round(time.Millisecond))
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Exit != ExitTransient || e.Status != http.StatusTooManyRequests {
+		t.Errorf("Fetch() error = %v, want the 429, transient", err)
 	}
 }
