@@ -226,10 +226,17 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 		return nil, lifetime{}, &TokenError{Reason: ReasonNoSubject}
 	}
 	// go-oidc reads exp and iat; we read nbf, whose leeway go-oidc fixes at
-	// 5 minutes (wire-facts §7.3).
+	// 5 minutes (wire-facts §7.3). go-oidc also takes a quoted number
+	// ("exp": "1700000000"), which is no NumericDate (RFC 7519 §2): all
+	// three are held to the same rule, a JSON number.
 	nbf, _, err := numericDate(claims, "nbf")
 	if err != nil {
 		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	for _, name := range [...]string{"exp", "iat"} {
+		if _, _, err := numericDate(claims, name); err != nil {
+			return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
+		}
 	}
 	life := lifetime{exp: tok.Expiry, nbf: nbf, iat: tok.IssuedAt}
 	if err := life.check(v.cfg.Now(), v.cfg.Skew); err != nil {

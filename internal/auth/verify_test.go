@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,10 @@ func TestVerifyRejects(t *testing.T) {
 		{name: "exp-not-a-number", token: valid(func(c map[string]any) { c["exp"] = "tomorrow" }), want: ReasonMalformed},
 		{name: "nbf-in-future", token: valid(func(c map[string]any) { c["nbf"] = now.Add(DefaultSkew + time.Second).Unix() }), want: ReasonNotYetValid},
 		{name: "nbf-not-a-number", token: valid(func(c map[string]any) { c["nbf"] = "now" }), want: ReasonMalformed},
+		// go-oidc alone takes a quoted number for exp and iat.
+		{name: "exp-quoted-number", token: valid(func(c map[string]any) { c["exp"] = strconv.FormatInt(now.Add(time.Hour).Unix(), 10) }), want: ReasonMalformed},
+		{name: "iat-quoted-number", token: valid(func(c map[string]any) { c["iat"] = strconv.FormatInt(now.Unix(), 10) }), want: ReasonMalformed},
+		{name: "nbf-quoted-number", token: valid(func(c map[string]any) { c["nbf"] = strconv.FormatInt(now.Unix(), 10) }), want: ReasonMalformed},
 		{name: "iat-in-future", token: valid(func(c map[string]any) { c["iat"] = now.Add(DefaultSkew + time.Second).Unix() }), want: ReasonNotYetValid},
 	}
 	before := ti.totalRequests()
