@@ -100,10 +100,10 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	})
 	cache, err := chain.NewCache(chain.CacheConfig{
 		Runner:              runner,
-		MaxEntries:          cfg.Cache.MaxEntries,
+		MaxEntries:          int(cfg.Cache.MaxEntries),
 		RefreshBefore:       time.Duration(cfg.Cache.RefreshBefore),
 		MinRemaining:        time.Duration(cfg.Cache.MinRemaining),
-		MaxConcurrentChains: cfg.AWS.MaxConcurrentChains,
+		MaxConcurrentChains: int(cfg.AWS.MaxConcurrentChains),
 		Now:                 o.Now,
 		Log:                 o.Log.Named("cache"),
 	})
@@ -118,14 +118,14 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		Log:            o.Access.Named("http"),
 		Audit:          o.Audit,
 		RequestTimeout: time.Duration(cfg.Server.RequestTimeout),
-		MaxInflight:    cfg.Server.MaxInflight,
+		MaxInflight:    int(cfg.Server.MaxInflight),
 		MetricsOnMain:  cfg.Server.MetricsAddr == "",
 		Now:            o.Now,
 
 		RatePerIdentity:      cfg.Server.RateLimit.PerIdentity,
-		RatePerIdentityBurst: cfg.Server.RateLimit.PerIdentityBurst,
+		RatePerIdentityBurst: int(cfg.Server.RateLimit.PerIdentityBurst),
 		RateGlobal:           cfg.Server.RateLimit.Global,
-		RateGlobalBurst:      cfg.Server.RateLimit.GlobalBurst,
+		RateGlobalBurst:      int(cfg.Server.RateLimit.GlobalBurst),
 	})
 	if err != nil {
 		cache.Close()

@@ -69,7 +69,7 @@ type Server struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// MaxInflight bounds concurrent requests that verify a token: the
 	// credentials, container and profiles routes (max_inflight:, default 1024).
-	MaxInflight int `yaml:"max_inflight"`
+	MaxInflight Count `yaml:"max_inflight"`
 	// RateLimit bounds request rates; beyond them the broker answers 429
 	// with Retry-After (rate_limit:).
 	RateLimit RateLimit `yaml:"rate_limit"`
@@ -82,12 +82,12 @@ type RateLimit struct {
 	// (issuer and sub) may make (per_identity:, default 10).
 	PerIdentity float64 `yaml:"per_identity"`
 	// PerIdentityBurst is the bucket size per identity (per_identity_burst:, default 50).
-	PerIdentityBurst int `yaml:"per_identity_burst"`
+	PerIdentityBurst Count `yaml:"per_identity_burst"`
 	// Global is the sustained requests per second of the whole broker,
 	// counted before token verification (global:, default 2000).
 	Global float64 `yaml:"global"`
 	// GlobalBurst is the global bucket size (global_burst:, default 4000).
-	GlobalBurst int `yaml:"global_burst"`
+	GlobalBurst Count `yaml:"global_burst"`
 }
 
 // TLS is the listener's certificate and, optionally, the CA for client
@@ -112,7 +112,7 @@ type AWS struct {
 	// that a burst of cold misses cannot trip STS throttling for the whole
 	// account (max_concurrent_chains:, default 32). Requests beyond it wait
 	// for a slot within their deadline.
-	MaxConcurrentChains int `yaml:"max_concurrent_chains"`
+	MaxConcurrentChains Count `yaml:"max_concurrent_chains"`
 	// CallTimeout bounds one STS call, SDK retries included
 	// (call_timeout:, default 10s).
 	CallTimeout Duration `yaml:"call_timeout"`
@@ -139,7 +139,7 @@ type Cache struct {
 	// MaxEntries bounds the cache's entries (max_entries:, default 10000): one
 	// per identity and profile for the final credentials plus one per cached
 	// hop prefix, so a two-hop chain takes two per identity.
-	MaxEntries int `yaml:"max_entries"`
+	MaxEntries Count `yaml:"max_entries"`
 	// RefreshBefore: a request that finds less lifetime left starts a
 	// background refresh (refresh_before:, default 30m).
 	RefreshBefore Duration `yaml:"refresh_before"`

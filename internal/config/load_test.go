@@ -46,6 +46,17 @@ func TestParseDecoding(t *testing.T) {
 			want: []string{`test.yaml: line 1: server.max_inflight: want an integer, got "many"`},
 		},
 		{
+			// The decoder alone would truncate these to 1, 0 and 4000.
+			name: "fraction-for-an-integer",
+			yaml: "server: {max_inflight: 1.5, rate_limit: {global_burst: 4e3}}\naws: {max_concurrent_chains: 0.5}\ncache:\n  max_entries: 1.5\n" + validYAML,
+			want: []string{
+				`test.yaml: line 1: server.max_inflight: want an integer, got "1.5"`,
+				`test.yaml: line 1: server.rate_limit.global_burst: want an integer, got "4e3"`,
+				`test.yaml: line 2: aws.max_concurrent_chains: want an integer, got "0.5"`,
+				`test.yaml: line 4: cache.max_entries: want an integer, got "1.5"`,
+			},
+		},
+		{
 			name: "list-for-a-string",
 			yaml: "server:\n  addr: [127.0.0.1, 8080]\n" + validYAML,
 			want: []string{"test.yaml: line 2: server.addr: want a string, got a list"},

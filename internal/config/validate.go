@@ -82,7 +82,7 @@ func (ps *problems) server(s *Server) {
 
 // rate checks one token bucket: a negative rate is an error, and an enabled
 // rate needs a burst of at least 1.
-func (ps *problems) rate(path string, r float64, burst int) {
+func (ps *problems) rate(path string, r float64, burst Count) {
 	switch {
 	case r < 0:
 		ps.add(path, "%g must not be negative (0 disables the limit)", r)

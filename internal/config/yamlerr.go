@@ -203,10 +203,14 @@ var configKeys, configFieldTypes = func() (map[string][]string, map[string]map[s
 	out := map[string][]string{}
 	types := map[string]map[string]bool{}
 	addType := func(t reflect.Type, key string) {
-		if types[t.String()] == nil {
-			types[t.String()] = map[string]bool{}
+		name := t.String()
+		if t == reflect.TypeFor[Count]() {
+			name = "int" // Count's errors name int, as the decoder's do
 		}
-		types[t.String()][key] = true
+		if types[name] == nil {
+			types[name] = map[string]bool{}
+		}
+		types[name][key] = true
 	}
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
