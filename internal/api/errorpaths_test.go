@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/stsbroker/broker/internal/ststest"
 )
 
@@ -96,4 +98,14 @@ func TestInflightLimit(t *testing.T) {
 	checkError(t, resp, body, wantError{status: 429, code: "rate_limited",
 		message: "too many requests in flight; retry shortly", header: map[string]string{"Retry-After": "1"}})
 	wg.Wait()
+
+	wantMetrics(t, b.metricsText(t), `broker_rate_limited_total{limit="inflight"} 2`)
+	// As for the global limit, refusals before anyone is identified write
+	// no audit line; the access log has them.
+	if n := b.Logs.FilterMessage("credentials refused").Len(); n != 0 {
+		t.Errorf("audit refusal lines = %d, want none: %v", n, b.Logs.FilterMessage("credentials refused").All())
+	}
+	if n := b.Logs.FilterMessage("request").FilterField(zap.String("error_code", "rate_limited")).Len(); n != 2 {
+		t.Errorf("rate_limited access lines = %d, want 2", n)
+	}
 }

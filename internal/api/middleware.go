@@ -135,7 +135,11 @@ func (s *Server) accessLog(r *http.Request, rec *record, route string, status in
 var errTooBusy = errors.New("api: too many requests in flight")
 
 // limitInflight bounds concurrent token-verifying requests; beyond the bound the
-// broker answers 429 at once instead of queueing without limit.
+// broker answers 429 at once instead of queueing without limit. Like the
+// global rate limit's, this refusal comes before anyone is identified and
+// writes no audit line (the access log and broker_rate_limited_total count
+// it): under the overload it answers, one audit write per request would add
+// to it.
 func (s *Server) limitInflight(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -143,7 +147,7 @@ func (s *Server) limitInflight(next http.Handler) http.Handler {
 			defer func() { <-s.inflight }()
 			next.ServeHTTP(w, r)
 		default:
-			s.writeError(w, r, s.refuse(r, errTooBusy))
+			s.writeError(w, r, errTooBusy)
 		}
 	})
 }
