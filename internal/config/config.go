@@ -12,8 +12,12 @@ const (
 	DefaultRequestTimeout = 15 * time.Second
 	DefaultMaxInflight    = 1024
 
-	DefaultRatePerIdentity      = 10
-	DefaultRatePerIdentityBurst = 50
+	// The per-identity bucket fits fleets that share one sub and start at
+	// once: a GitHub Actions matrix (at most 256 jobs), a Deployment's
+	// rollout, jobs looping over the AWS CLI (one credential_process call
+	// per command). STS load is bounded by max_concurrent_chains, not here.
+	DefaultRatePerIdentity      = 50
+	DefaultRatePerIdentityBurst = 500
 	DefaultRateGlobal           = 2000
 	DefaultRateGlobalBurst      = 4000
 	DefaultMaxConcurrentChains  = 32
@@ -79,9 +83,9 @@ type Server struct {
 // limit.
 type RateLimit struct {
 	// PerIdentity is the sustained requests per second one caller identity
-	// (issuer and sub) may make (per_identity:, default 10).
+	// (issuer and sub) may make (per_identity:, default 50).
 	PerIdentity float64 `yaml:"per_identity"`
-	// PerIdentityBurst is the bucket size per identity (per_identity_burst:, default 50).
+	// PerIdentityBurst is the bucket size per identity (per_identity_burst:, default 500).
 	PerIdentityBurst Count `yaml:"per_identity_burst"`
 	// Global is the sustained requests per second of the whole broker,
 	// counted before token verification (global:, default 2000).

@@ -120,7 +120,7 @@ func TestParseDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Server: Server{Addr: "127.0.0.1:8080", RequestTimeout: Duration(15 * time.Second), MaxInflight: 1024,
-			RateLimit: RateLimit{PerIdentity: 10, PerIdentityBurst: 50, Global: 2000, GlobalBurst: 4000}},
+			RateLimit: RateLimit{PerIdentity: 50, PerIdentityBurst: 500, Global: 2000, GlobalBurst: 4000}},
 		AWS: AWS{Region: "us-east-1", MaxConcurrentChains: 32, CallTimeout: Duration(10 * time.Second)},
 		Issuers: []Issuer{{
 			Name:      "github",
