@@ -2,11 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/oidctest"
 )
 
@@ -72,4 +76,141 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 	if got := readyz(); got != http.StatusOK {
 		t.Errorf("/readyz after the reload = %d, want 200", got)
 	}
+}
+
+// A reload that changes the issuers is applied while the running broker is
+// not ready (an issuer was down at start-up), even though an issuer is
+// still down: refusing it would keep a broker that serves nobody from
+// taking a fix. /readyz keeps naming the issuer that is down, and only it;
+// the new issuer and its profile serve at once. The issuer that comes back
+// is then taken up by the new verifier.
+//
+// The new verifier's background retry cannot be shortened from here
+// (buildVerifier leaves IssuerRetryMin at its default, one
+// JWKSRefetchInterval: 30s of real time), so the test brings the broker to
+// ready with a request, as a token for the issuer would, once the injected
+// clock has passed the one attempt per JWKSRefetchInterval that the reload
+// used.
+func TestReloadAppliedWhileNotReady(t *testing.T) {
+	clock := &testClock{}
+	clock.set(time.Now())
+	github := oidctest.Start(t, oidctest.Options{Now: clock.now})
+	gitlab := oidctest.Start(t, oidctest.Options{Now: clock.now})
+	github.SetAvailable(false)
+	base := fmt.Sprintf(ambientConfig, github.URL())
+	base = base[:strings.Index(base, "  nightly:")]
+	path, cfg, write := configFile(t, base)
+	b, err := build(t.Context(), cfg, options{Now: clock.now})
+	if err != nil {
+		t.Fatalf("build() with github down = %v, want a broker that is not ready", err)
+	}
+	t.Cleanup(b.close)
+	hs := httptest.NewServer(b.api.Handler())
+	t.Cleanup(hs.Close)
+	get := func(path, token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s: read body: %v", path, err)
+		}
+		return resp.StatusCode, string(body)
+	}
+	mint := func(is *oidctest.Server, sub string) string {
+		t.Helper()
+		tok, err := is.Mint(map[string]any{"sub": sub})
+		if err != nil {
+			t.Fatalf("Mint() = %v", err)
+		}
+		return tok
+	}
+	if code, body := get("/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "github") {
+		t.Fatalf("/readyz with github down at start-up = %d %q, want 503 naming github", code, body)
+	}
+
+	withGitLab := strings.Replace(base, "profiles:", strings.TrimPrefix(fmt.Sprintf(issuerConfig, "gitlab", gitlab.URL()), "\n")+"profiles:", 1) +
+		"  gl:\n    issuer: gitlab\n    conditions: {StringEquals: {sub: \"project_path:g/p:ref_type:branch:ref:main\"}}\n    chain: [{role_arn: arn:aws:iam::111111111111:role/gl}]\n"
+	write(withGitLab)
+	if err := b.reload(t.Context(), path); err != nil {
+		t.Fatalf("reload() adding gitlab while github is down and the broker not ready = %v, want it applied", err)
+	}
+	if _, ok := b.cfg.Profiles["gl"]; !ok {
+		t.Errorf("profile gl is not running after the reload")
+	}
+	code, body := get("/readyz", "")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "github") {
+		t.Errorf("/readyz after the reload, github still down = %d %q, want 503 naming github", code, body)
+	}
+	if strings.Contains(body, "gitlab") {
+		t.Errorf("/readyz after the reload = %q, names gitlab, which is up", body)
+	}
+	if code, body := get("/v1/profiles", mint(gitlab, "project_path:g/p:ref_type:branch:ref:main")); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
+		t.Errorf("GET /v1/profiles with a gitlab token after the reload = %d %q, want 200 listing gl", code, body)
+	}
+
+	// The reload's verifier tried github once, at the reload: within the
+	// interval, a token for github neither reaches it nor makes the broker
+	// ready, even though github is back.
+	github.SetAvailable(true)
+	tried := github.Requests(oidctest.DiscoveryPath)
+	token := mint(github, "repo:myorg/app:ref:refs/heads/main")
+	if code, body := get("/v1/profiles", token); code != http.StatusServiceUnavailable || !strings.Contains(body, "issuer_unavailable") {
+		t.Errorf("GET /v1/profiles with a github token within the interval = %d %q, want 503 issuer_unavailable", code, body)
+	}
+	if got := github.Requests(oidctest.DiscoveryPath); got != tried {
+		t.Errorf("github discovery requests = %d after a token within the interval, want still %d", got, tried)
+	}
+
+	clock.add(auth.DefaultJWKSRefetchInterval)
+	token = mint(github, "repo:myorg/app:ref:refs/heads/main")
+	if code, body := get("/v1/profiles", token); code != http.StatusOK || !strings.Contains(body, `"web"`) {
+		t.Errorf("GET /v1/profiles with a github token after the interval = %d %q, want 200 listing web", code, body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := get("/readyz", "")
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %q 5s after github came back and a token for it arrived, want 200", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testClock is a clock that tests move by hand; it is safe for concurrent
+// use.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
