@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"time"
 
 	"go.uber.org/zap"
@@ -62,6 +63,21 @@ type IssuerConfig struct {
 	// Algorithms is an optional allow-list. The default is the discovered
 	// algorithms that go-oidc supports, or RS256 and ES256 with JWKSURL.
 	Algorithms []string
+}
+
+// equal reports whether ic and o configure the same issuer: every field
+// (a field added later included), an empty list equal to none.
+func (ic IssuerConfig) equal(o IssuerConfig) bool {
+	norm := func(c IssuerConfig) IssuerConfig {
+		if len(c.Audiences) == 0 {
+			c.Audiences = nil
+		}
+		if len(c.Algorithms) == 0 {
+			c.Algorithms = nil
+		}
+		return c
+	}
+	return reflect.DeepEqual(norm(ic), norm(o))
 }
 
 // Config configures a [Verifier]. Zero values get the defaults above.

@@ -34,6 +34,28 @@ type Verifier struct {
 // retry of an issuer ends when it is initialised. The owner of the Verifier
 // must call [Verifier.Close] when it stops using it.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	return build(ctx, cfg, nil)
+}
+
+// Reconfigure returns a new Verifier for issuers, with v's other settings.
+// An issuer whose [IssuerConfig] is unchanged is carried over with its
+// state: its keys stay installed and it is neither rediscovered nor
+// refetched, so a reload that adds an issuer does not depend on the others
+// answering at that moment. The others are built and tried as [New] does.
+// The new Verifier remembers no verified token.
+//
+// v keeps working. Its owner closes it once the new Verifier is in use:
+// [Verifier.Close] on v stops v's background work only, and the new
+// Verifier retries the carried-over issuers that are still down.
+func (v *Verifier) Reconfigure(ctx context.Context, issuers []IssuerConfig) (*Verifier, error) {
+	cfg := v.cfg
+	cfg.Issuers = issuers
+	return build(ctx, cfg, v.issuers)
+}
+
+// build is [New], carrying over the issuers of prev whose configuration is
+// unchanged.
+func build(ctx context.Context, cfg Config, prev []*issuer) (*Verifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -47,14 +69,21 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	for _, ic := range cfg.Issuers {
 		ic.Audiences = slices.Clone(ic.Audiences)
 		ic.Algorithms = slices.Clone(ic.Algorithms)
-		is := newIssuer(ic, cfg)
+		i := slices.IndexFunc(prev, func(p *issuer) bool { return p.cfg.equal(ic) })
+		var is *issuer
+		if i >= 0 {
+			is = prev[i]
+		} else {
+			is = newIssuer(ic, cfg)
+		}
 		v.issuers = append(v.issuers, is)
 		v.byURL[ic.URL] = is
 		v.byName[ic.Name] = is
 	}
 	var wg sync.WaitGroup
 	for _, is := range v.issuers {
-		// Errors are logged by ensure and surface as Ready() == false.
+		// Errors are logged by ensure and surface as Ready() == false. A
+		// carried-over issuer that is ready returns at once.
 		wg.Go(func() { _, _ = is.ensure(ctx, nil) })
 	}
 	wg.Wait()

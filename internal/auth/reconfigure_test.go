@@ -1,0 +1,134 @@
+package auth
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zaptest"
+)
+
+// TestReconfigureKeepsUnchangedIssuers: a reload that adds an issuer
+// fetches only that issuer; the unchanged one keeps its keys and is not
+// asked again, even while it is down, so its tokens keep verifying and the
+// new verifier is ready. An issuer whose configuration changed is built
+// anew.
+func TestReconfigureKeepsUnchangedIssuers(t *testing.T) {
+	clock := newTestClock()
+	keyA, keyB := newRSAKey(t, "a1"), newRSAKey(t, "b1")
+	a, b := newTestIssuer(t, keyA), newTestIssuer(t, keyB)
+	v := newTestVerifier(t, clock, a.config("a"))
+	if got := a.totalRequests(); got != 2 {
+		t.Fatalf("issuer a requests at New = %d, want 2 (discovery, JWKS)", got)
+	}
+
+	a.setDown(true)
+	v2, err := v.Reconfigure(t.Context(), []IssuerConfig{a.config("a"), b.config("b")})
+	if err != nil {
+		t.Fatalf("Reconfigure() error = %v", err)
+	}
+	t.Cleanup(v2.Close)
+	v.Close()
+	if got := a.totalRequests(); got != 2 {
+		t.Errorf("issuer a requests after Reconfigure = %d, want 2: unchanged, not asked again", got)
+	}
+	if got := b.totalRequests(); got != 2 {
+		t.Errorf("issuer b requests after Reconfigure = %d, want 2 (discovery, JWKS)", got)
+	}
+	if down := v2.Unready(); len(down) != 0 {
+		t.Errorf("Unready() = %v, want none: a's keys were carried over", down)
+	}
+	now := clock.Now()
+	for _, tt := range []struct {
+		token, issuer string
+	}{
+		{sign(t, keyA, keyA.kid, a.claims(now)), "a"},
+		{sign(t, keyB, keyB.kid, b.claims(now)), "b"},
+	} {
+		id, err := v2.Verify(t.Context(), tt.token)
+		if err != nil {
+			t.Fatalf("Verify() of %s's token error = %v", tt.issuer, err)
+		}
+		if id.Issuer != tt.issuer {
+			t.Errorf("Verify() Issuer = %q, want %q", id.Issuer, tt.issuer)
+		}
+	}
+
+	// A changed issuer (another audience) is built anew: with a down, it
+	// is not ready, and a's tokens wait for it.
+	changed := a.config("a")
+	changed.Audiences = []string{"another"}
+	v3, err := v2.Reconfigure(t.Context(), []IssuerConfig{changed, b.config("b")})
+	if err != nil {
+		t.Fatalf("Reconfigure() error = %v", err)
+	}
+	t.Cleanup(v3.Close)
+	if got := a.totalRequests(); got != 3 {
+		t.Errorf("issuer a requests after a changed Reconfigure = %d, want 3 (a refused discovery)", got)
+	}
+	if down := v3.Unready(); len(down) != 1 || down[0] != "a" {
+		t.Errorf("Unready() = %v, want [a]", down)
+	}
+	if got := b.totalRequests(); got != 2 {
+		t.Errorf("issuer b requests after the second Reconfigure = %d, want 2", got)
+	}
+}
+
+// TestReconfigureRetriesCarriedOverIssuer: an issuer down at New and carried
+// over is retried by the new verifier once the old one is closed, and
+// becomes ready when it is back.
+func TestReconfigureRetriesCarriedOverIssuer(t *testing.T) {
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	ti.setDown(true)
+	v := newRetryVerifier(t, ti)
+	v2, err := v.Reconfigure(t.Context(), []IssuerConfig{ti.config("github")})
+	if err != nil {
+		t.Fatalf("Reconfigure() error = %v", err)
+	}
+	t.Cleanup(v2.Close)
+	v.Close()
+	if down := v2.Unready(); len(down) != 1 || down[0] != "github" {
+		t.Fatalf("Unready() = %v, want [github]", down)
+	}
+	ti.setDown(false)
+	if !eventually(v2.Ready) {
+		t.Fatalf("Ready() = false 5s after the issuer came back, want true")
+	}
+	if !v.Ready() {
+		t.Errorf("old verifier Ready() = false, want true: the issuer is shared")
+	}
+	if _, err := v2.Verify(t.Context(), sign(t, key, key.kid, ti.claims(time.Now()))); err != nil {
+		t.Errorf("Verify() error = %v, want nil", err)
+	}
+}
+
+// TestReconfigureKeepsSettings: the new verifier has the old one's settings
+// (here the skew and the clock), only the issuers change.
+func TestReconfigureKeepsSettings(t *testing.T) {
+	clock := newTestClock()
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	v, err := New(t.Context(), Config{
+		Issuers: []IssuerConfig{ti.config("github")},
+		Now:     clock.Now,
+		Skew:    time.Second,
+		Log:     zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	v2, err := v.Reconfigure(t.Context(), []IssuerConfig{ti.config("github")})
+	if err != nil {
+		t.Fatalf("Reconfigure() error = %v", err)
+	}
+	t.Cleanup(v2.Close)
+	c := ti.claims(clock.Now())
+	c["exp"] = clock.Now().Add(-2 * time.Second).Unix() // beyond a 1s skew, within the default
+	if _, err := v2.Verify(t.Context(), sign(t, key, key.kid, c)); reason(err) != ReasonExpired {
+		t.Errorf("Verify() error = %v, want reason %q (the old verifier's skew)", err, ReasonExpired)
+	}
+	if _, err := v2.Reconfigure(t.Context(), nil); err == nil {
+		t.Errorf("Reconfigure(nil) error = nil, want the configuration's error")
+	}
+}
