@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/config"
 )
@@ -42,17 +44,16 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	}
 	verifier := b.verifier
 	if !reflect.DeepEqual(next.Issuers, b.cfg.Issuers) {
-		// New issuers: fetch their keys before the swap.
-		if verifier, err = buildVerifier(ctx, next, b.opts); err != nil {
+		// New and changed issuers: fetch their keys before the swap.
+		// Unchanged ones keep theirs and are not asked again, so a reload
+		// does not depend on them answering now.
+		if verifier, err = b.verifier.Reconfigure(ctx, issuerConfigs(next)); err != nil {
 			return fmt.Errorf("reload: keeping the running configuration: %w", err)
 		}
-		// Swapping in a verifier that is not ready would take a serving
-		// broker out of rotation, every tenant with it, until the issuer
-		// comes back.
-		if down := verifier.Unready(); len(down) > 0 && b.verifier.Ready() {
+		if lost := lostIssuers(b.verifier, verifier, b.cfg); len(lost) > 0 {
 			verifier.Close()
-			return fmt.Errorf("reload: the keys of issuer %s cannot be fetched now; keeping the running configuration, which is ready (send SIGHUP again once they can)",
-				strings.Join(down, ", "))
+			return fmt.Errorf("reload: the keys of issuer %s cannot be fetched now; keeping the running configuration, which serves it (send SIGHUP again once they can)",
+				strings.Join(lost, ", "))
 		}
 	}
 	if err := b.api.Reload(verifier, profiles); err != nil {
@@ -74,7 +75,35 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	}
 	b.cfg, b.verifier = next, verifier
 	b.opts.Log.Info("configuration reloaded", zap.Int("profiles", len(next.Profiles)), zap.Int("issuers", len(next.Issuers)))
+	if down := verifier.Unready(); len(down) > 0 {
+		b.opts.Log.Warn("issuers' keys cannot be fetched yet; not ready until they can", zap.Strings("issuers", down))
+	}
 	return nil
+}
+
+// lostIssuers names the issuers the reload's verifier next could not
+// initialise whose loss would make things worse than they run now: every
+// one of them while cur is ready (swapping next in would take the broker
+// out of rotation, every tenant with it, until they come back), and while
+// cur is not ready, the ones cur serves under the same name (a changed
+// issuer whose new keys cannot be fetched would stop its working tokens).
+// An issuer already down in cur, or new while cur is not ready, is no loss:
+// refusing it would keep a broker that serves nobody from taking a fix.
+func lostIssuers(cur, next *auth.Verifier, running *config.Config) []string {
+	down := next.Unready()
+	if cur.Ready() {
+		return down
+	}
+	curDown := cur.Unready()
+	var lost []string
+	for _, name := range down {
+		served := slices.ContainsFunc(running.Issuers, func(is config.Issuer) bool { return is.Name == name }) &&
+			!slices.Contains(curDown, name)
+		if served {
+			lost = append(lost, name)
+		}
+	}
+	return lost
 }
 
 // restartOnly names the sections of next that differ from cur and that a

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/oidctest"
 )
@@ -52,8 +55,7 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 		t.Fatalf("/readyz before the reload = %d, want 200", got)
 	}
 
-	withGitLab := strings.Replace(base, "profiles:", strings.TrimPrefix(fmt.Sprintf(issuerConfig, "gitlab", gitlab.URL()), "\n")+"profiles:", 1) +
-		"  gl:\n    issuer: gitlab\n    conditions: {StringEquals: {sub: \"project_path:g/p:ref_type:branch:ref:main\"}}\n    chain: [{role_arn: arn:aws:iam::111111111111:role/gl}]\n"
+	withGitLab := withIssuer(base, "gitlab", gitlab.URL())
 	write(withGitLab)
 	err = b.reload(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "the keys of issuer gitlab cannot be fetched now") {
@@ -100,53 +102,31 @@ func TestReloadAppliedWhileNotReady(t *testing.T) {
 	base := fmt.Sprintf(ambientConfig, github.URL())
 	base = base[:strings.Index(base, "  nightly:")]
 	path, cfg, write := configFile(t, base)
-	b, err := build(t.Context(), cfg, options{Now: clock.now})
+	core, logs := observer.New(zap.WarnLevel)
+	b, err := build(t.Context(), cfg, options{Now: clock.now, Log: zap.New(core)})
 	if err != nil {
 		t.Fatalf("build() with github down = %v, want a broker that is not ready", err)
 	}
 	t.Cleanup(b.close)
 	hs := httptest.NewServer(b.api.Handler())
 	t.Cleanup(hs.Close)
-	get := func(path, token string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, hs.URL+path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("GET %s: %v", path, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("GET %s: read body: %v", path, err)
-		}
-		return resp.StatusCode, string(body)
-	}
-	mint := func(is *oidctest.Server, sub string) string {
-		t.Helper()
-		tok, err := is.Mint(map[string]any{"sub": sub})
-		if err != nil {
-			t.Fatalf("Mint() = %v", err)
-		}
-		return tok
-	}
+	get := func(path, token string) (int, string) { t.Helper(); return getBody(t, hs.URL+path, token) }
+	mint := func(is *oidctest.Server, sub string) string { t.Helper(); return mintSub(t, is, sub) }
 	if code, body := get("/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "github") {
 		t.Fatalf("/readyz with github down at start-up = %d %q, want 503 naming github", code, body)
 	}
 
-	withGitLab := strings.Replace(base, "profiles:", strings.TrimPrefix(fmt.Sprintf(issuerConfig, "gitlab", gitlab.URL()), "\n")+"profiles:", 1) +
-		"  gl:\n    issuer: gitlab\n    conditions: {StringEquals: {sub: \"project_path:g/p:ref_type:branch:ref:main\"}}\n    chain: [{role_arn: arn:aws:iam::111111111111:role/gl}]\n"
+	withGitLab := withIssuer(base, "gitlab", gitlab.URL())
 	write(withGitLab)
 	if err := b.reload(t.Context(), path); err != nil {
 		t.Fatalf("reload() adding gitlab while github is down and the broker not ready = %v, want it applied", err)
 	}
 	if _, ok := b.cfg.Profiles["gl"]; !ok {
 		t.Errorf("profile gl is not running after the reload")
+	}
+	warned := logs.FilterMessage("issuers' keys cannot be fetched yet; not ready until they can").All()
+	if len(warned) != 1 || fmt.Sprint(warned[0].ContextMap()["issuers"]) != "[github]" {
+		t.Errorf("reload applied with github down logged %v, want one warning naming [github]", warned)
 	}
 	code, body := get("/readyz", "")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "github") {
@@ -155,7 +135,7 @@ func TestReloadAppliedWhileNotReady(t *testing.T) {
 	if strings.Contains(body, "gitlab") {
 		t.Errorf("/readyz after the reload = %q, names gitlab, which is up", body)
 	}
-	if code, body := get("/v1/profiles", mint(gitlab, "project_path:g/p:ref_type:branch:ref:main")); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
+	if code, body := get("/v1/profiles", mint(gitlab, glSub)); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
 		t.Errorf("GET /v1/profiles with a gitlab token after the reload = %d %q, want 200 listing gl", code, body)
 	}
 
@@ -188,6 +168,121 @@ func TestReloadAppliedWhileNotReady(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// A reload that adds an issuer does not ask the unchanged ones again: with
+// github down at that moment, the reload adding gitlab is applied, github's
+// tokens keep verifying with the keys fetched at start-up, and the broker
+// stays ready. Before, every issuer was refetched and the reload was
+// refused naming github.
+func TestReloadKeepsUnchangedIssuers(t *testing.T) {
+	github := oidctest.Start(t, oidctest.Options{})
+	gitlab := oidctest.Start(t, oidctest.Options{})
+	base := fmt.Sprintf(ambientConfig, github.URL())
+	base = base[:strings.Index(base, "  nightly:")]
+	path, cfg, write := configFile(t, base)
+	b, err := build(t.Context(), cfg, options{})
+	if err != nil {
+		t.Fatalf("build() = %v", err)
+	}
+	t.Cleanup(b.close)
+	hs := httptest.NewServer(b.api.Handler())
+	t.Cleanup(hs.Close)
+
+	github.SetAvailable(false)
+	asked := github.Requests(oidctest.DiscoveryPath) + github.Requests(oidctest.KeysPath)
+	write(withIssuer(base, "gitlab", gitlab.URL()))
+	if err := b.reload(t.Context(), path); err != nil {
+		t.Fatalf("reload() adding gitlab while github is down = %v, want it applied", err)
+	}
+	if got := github.Requests(oidctest.DiscoveryPath) + github.Requests(oidctest.KeysPath); got != asked {
+		t.Errorf("github requests after the reload = %d, want still %d: it did not change", got, asked)
+	}
+	if code, body := getBody(t, hs.URL+"/readyz", ""); code != http.StatusOK {
+		t.Errorf("/readyz after the reload = %d %q, want 200", code, body)
+	}
+	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
+		t.Errorf("GET /v1/profiles with a github token = %d %q, want 200 listing web", code, body)
+	}
+	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, gitlab, glSub)); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
+		t.Errorf("GET /v1/profiles with a gitlab token = %d %q, want 200 listing gl", code, body)
+	}
+}
+
+// A reload while the broker is not ready is still refused when it would
+// stop an issuer that works: github serves, gitlab was down at start-up,
+// and the new file changes github (another audience) while github cannot
+// be reached. Applying it would replace github's working keys with none.
+func TestReloadRefusedWhenItStopsAWorkingIssuer(t *testing.T) {
+	github := oidctest.Start(t, oidctest.Options{})
+	gitlab := oidctest.Start(t, oidctest.Options{})
+	gitlab.SetAvailable(false)
+	base := fmt.Sprintf(ambientConfig, github.URL())
+	base = withIssuer(base[:strings.Index(base, "  nightly:")], "gitlab", gitlab.URL())
+	path, cfg, write := configFile(t, base)
+	b, err := build(t.Context(), cfg, options{})
+	if err != nil {
+		t.Fatalf("build() = %v", err)
+	}
+	t.Cleanup(b.close)
+	hs := httptest.NewServer(b.api.Handler())
+	t.Cleanup(hs.Close)
+	if code, body := getBody(t, hs.URL+"/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "gitlab") {
+		t.Fatalf("/readyz with gitlab down = %d %q, want 503 naming gitlab", code, body)
+	}
+
+	github.SetAvailable(false)
+	write(strings.Replace(base, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com, other]", 1))
+	err = b.reload(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "the keys of issuer github cannot be fetched now") || strings.Contains(err.Error(), "gitlab") {
+		t.Fatalf("reload() changing github while it is down = %v, want a refusal naming github only", err)
+	}
+	github.SetAvailable(true)
+	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
+		t.Errorf("GET /v1/profiles with a github token after the refused reload = %d %q, want 200 listing web", code, body)
+	}
+}
+
+// glSub is the sub the gl profile of withIssuer admits.
+const glSub = "project_path:g/p:ref_type:branch:ref:main"
+
+// withIssuer adds the issuer name at url to cfg, and a profile gl for it.
+func withIssuer(cfg, name, url string) string {
+	return strings.Replace(cfg, "profiles:", strings.TrimPrefix(fmt.Sprintf(issuerConfig, name, url), "\n")+"profiles:", 1) +
+		"  gl:\n    issuer: " + name + "\n    conditions: {StringEquals: {sub: \"" + glSub + "\"}}\n    chain: [{role_arn: arn:aws:iam::111111111111:role/gl}]\n"
+}
+
+// getBody GETs url with token as Bearer (none if empty) and returns the
+// status and body.
+func getBody(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// mintSub mints a token of is for sub.
+func mintSub(t *testing.T, is *oidctest.Server, sub string) string {
+	t.Helper()
+	tok, err := is.Mint(map[string]any{"sub": sub})
+	if err != nil {
+		t.Fatalf("Mint() = %v", err)
+	}
+	return tok
 }
 
 // testClock is a clock that tests move by hand; it is safe for concurrent

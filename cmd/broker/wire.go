@@ -163,13 +163,17 @@ func warnWithoutAmbient(ctx context.Context, p aws.CredentialsProvider, profiles
 }
 
 func buildVerifier(ctx context.Context, cfg *config.Config, o options) (*auth.Verifier, error) {
+	return auth.New(ctx, auth.Config{Issuers: issuerConfigs(cfg), Now: o.Now, Log: o.Log.Named("auth")})
+}
+
+func issuerConfigs(cfg *config.Config) []auth.IssuerConfig {
 	issuers := make([]auth.IssuerConfig, 0, len(cfg.Issuers))
 	for _, is := range cfg.Issuers {
 		issuers = append(issuers, auth.IssuerConfig{
 			Name: is.Name, URL: is.URL, Audiences: is.Audiences, JWKSURL: is.JWKSURL, Algorithms: is.Algorithms,
 		})
 	}
-	return auth.New(ctx, auth.Config{Issuers: issuers, Now: o.Now, Log: o.Log.Named("auth")})
+	return issuers
 }
 
 func buildProfiles(cfg *config.Config) (*profile.Set, error) {
