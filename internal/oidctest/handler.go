@@ -1,8 +1,10 @@
 package oidctest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // discovery is the subset of OpenID Provider Metadata (OIDC Discovery 1.0 §3) that
@@ -30,6 +32,10 @@ func (s *Server) routes() http.Handler {
 			s.keysN.Add(1)
 			serve = s.handleKeys
 		}
+		if serve != nil && !s.wait(r.Context()) {
+			http.Error(w, "issuer answer abandoned", http.StatusServiceUnavailable)
+			return
+		}
 		switch {
 		case !s.available.Load():
 			http.Error(w, "issuer unavailable", http.StatusServiceUnavailable)
@@ -42,6 +48,25 @@ func (s *Server) routes() http.Handler {
 			serve(w)
 		}
 	})
+}
+
+// wait holds a request for the latency set by [Server.SetLatency]. It reports whether the
+// request is still to be answered: false if ctx ended or the server began closing first.
+func (s *Server) wait(ctx context.Context) bool {
+	d := time.Duration(s.latency.Load())
+	if d <= 0 {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-s.closing:
+		return false
+	}
 }
 
 func (s *Server) handleDiscovery(w http.ResponseWriter) {

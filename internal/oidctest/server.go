@@ -41,8 +41,12 @@ type Server struct {
 	url  string
 	http *http.Server
 	done chan struct{} // closed when the serve goroutine returns
+	// closing is closed when Close starts, so that answers held back by
+	// SetLatency end instead of holding Close up.
+	closing chan struct{}
 
 	available  atomic.Bool
+	latency    atomic.Int64 // a time.Duration; see SetLatency
 	discoveryN atomic.Int64
 	keysN      atomic.Int64
 	closeOnce  sync.Once
@@ -62,7 +66,7 @@ func NewServer(opts Options) (*Server, error) {
 	if addr == "" {
 		addr = defaultAddr
 	}
-	s := &Server{now: now, done: make(chan struct{})}
+	s := &Server{now: now, done: make(chan struct{}), closing: make(chan struct{})}
 	s.available.Store(true)
 	for _, alg := range []string{RS256, ES256} {
 		if _, err := s.AddKey(alg); err != nil {
@@ -122,6 +126,7 @@ func (s *Server) URL() string { return s.url }
 // to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		close(s.closing)
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer cancel()
 		if err := s.http.Shutdown(ctx); err != nil {
@@ -134,6 +139,14 @@ func (s *Server) Close() {
 // SetAvailable sets whether the issuer is up. While it is not, every endpoint answers
 // 503 Service Unavailable, as an issuer outage would.
 func (s *Server) SetAvailable(ok bool) { s.available.Store(ok) }
+
+// SetLatency makes the issuer slow: every request to [DiscoveryPath] or [KeysPath] that
+// arrives after the call is answered d after it arrived, whatever the answer (an outage's
+// 503 included). Zero or less, the default, answers at once. A request still waiting when
+// its context ends (the client went away) or when [Server.Close] is called gets 503
+// Service Unavailable at once, so no handler outlives its client or the server.
+// [Server.Requests] counts a request when it arrives, before the wait.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 // Requests reports how many requests have arrived for path ([DiscoveryPath] or
 // [KeysPath]) whatever their answer, including 503s during an outage. Other paths

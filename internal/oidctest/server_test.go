@@ -1,11 +1,14 @@
 package oidctest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/go-cmp/cmp"
@@ -153,6 +156,68 @@ func TestSetAvailable(t *testing.T) {
 	s.SetAvailable(true)
 	if code, _, _ := get(t, http.MethodGet, s.URL()+DiscoveryPath); code != http.StatusOK {
 		t.Errorf("GET %s after recovery status = %d, want %d", DiscoveryPath, code, http.StatusOK)
+	}
+}
+
+func TestSetLatency(t *testing.T) {
+	const latency = 150 * time.Millisecond
+	t.Run("delays-answers", func(t *testing.T) {
+		s := Start(t, Options{})
+		s.SetLatency(latency)
+		for _, path := range []string{DiscoveryPath, KeysPath} {
+			start := time.Now()
+			code, _, _ := get(t, http.MethodGet, s.URL()+path)
+			if took := time.Since(start); took < latency {
+				t.Errorf("GET %s took %v, want at least %v", path, took, latency)
+			}
+			if code != http.StatusOK {
+				t.Errorf("GET %s status = %d, want %d", path, code, http.StatusOK)
+			}
+		}
+		// Zero turns it off: with an hour of latency left on, get would
+		// fail on its client's 10s timeout.
+		s.SetLatency(time.Hour)
+		s.SetLatency(0)
+		if code, _, _ := get(t, http.MethodGet, s.URL()+DiscoveryPath); code != http.StatusOK {
+			t.Errorf("GET %s after SetLatency(0) status = %d, want %d", DiscoveryPath, code, http.StatusOK)
+		}
+	})
+	// A wait that ends early answers 503 at once: the handler returns
+	// instead of sleeping out the latency. The handler is called directly so
+	// that the test knows when it returns.
+	ends := []struct {
+		name string
+		end  func(s *Server, cancel context.CancelFunc)
+	}{
+		{name: "client-gone", end: func(_ *Server, cancel context.CancelFunc) { cancel() }},
+		{name: "server-closed", end: func(s *Server, _ context.CancelFunc) { s.Close() }},
+	}
+	for _, tt := range ends {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Start(t, Options{})
+			s.SetLatency(time.Hour)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, http.MethodGet, KeysPath, nil)
+			rec := httptest.NewRecorder()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				s.routes().ServeHTTP(rec, req)
+			}()
+			tt.end(s, cancel)
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("GET %s still waiting 5s after %s, want it answered at once", KeysPath, tt.name)
+			}
+			if rec.Code != http.StatusServiceUnavailable {
+				t.Errorf("GET %s status = %d, want %d", KeysPath, rec.Code, http.StatusServiceUnavailable)
+			}
+			if got := s.Requests(KeysPath); got != 1 {
+				t.Errorf("Requests(%q) = %d, want 1", KeysPath, got)
+			}
+		})
 	}
 }
 
