@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/stsbroker/broker/internal/auth"
@@ -159,5 +160,65 @@ func TestClientClosedWhileWaitingForIssuer(t *testing.T) {
 	wantMetrics(t, text, `broker_http_request_duration_seconds_count{route="/v1/credentials/{profile}",status="499"} 1`)
 	if strings.Contains(text, `status="503"`) {
 		t.Errorf("metrics count a 503 for the cancelled request")
+	}
+}
+
+// TestClientClosedWhileRefetchingKeys: the same for a token with a new kid
+// (the issuer rotated its keys), whose request waits for the JWKS refetch.
+func TestClientClosedWhileRefetchingKeys(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	clk := newLimitClock()
+	v, err := auth.New(t.Context(), auth.Config{
+		Issuers: []auth.IssuerConfig{{Name: "github", URL: b.Issuer.URL(), Audiences: []string{"sts.amazonaws.com"}}},
+		Now:     clk.Now,
+	})
+	if err != nil {
+		t.Fatalf("auth.New() = %v", err)
+	}
+	t.Cleanup(v.Close)
+	if err := b.Server.Reload(v, newProfileSet(t, seedProfiles())); err != nil {
+		t.Fatalf("Reload() = %v", err)
+	}
+	// The new key is the default one: tokens minted now carry its kid.
+	if _, err := b.Issuer.AddKey(oidctest.RS256); err != nil {
+		t.Fatal(err)
+	}
+	token := b.mint(t)
+	// A refetch is allowed once an interval has passed since the last.
+	clk.Advance(auth.DefaultJWKSRefetchInterval)
+	b.Issuer.SetLatency(issuerLatency)
+	asked := b.Issuer.Requests(oidctest.KeysPath)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/v1/credentials/prod-deploy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	waitUntil(t, "the broker's JWKS refetch", func() bool { return b.Issuer.Requests(oidctest.KeysPath) > asked })
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatalf("request answered, want the client to give up first")
+	}
+	waitUntil(t, "the access-log line", func() bool {
+		return b.Logs.FilterMessage("request").FilterField(zap.String("route", "/v1/credentials/{profile}")).Len() > 0
+	})
+	refused := b.Logs.FilterMessage("credentials refused").All()
+	if len(refused) != 1 || refused[0].ContextMap()["status"] != int64(499) || refused[0].ContextMap()["reason"] != "client_closed" {
+		t.Errorf("audit lines = %v, want one 499 client_closed", refused)
+	}
+	for _, e := range b.Logs.All() {
+		if e.Level >= zapcore.ErrorLevel {
+			t.Errorf("log entry at %s: %q %v; want none at error level", e.Level, e.Message, e.ContextMap())
+		}
 	}
 }

@@ -223,7 +223,10 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	tok, err := st.verifier.Verify(context.WithValue(ctx, keyNoteKey{}, note), raw)
 	if err != nil {
 		if note.err != nil {
-			return nil, lifetime{}, &TokenError{Reason: keyErrReason(note.err), Err: err}
+			// note.err, not go-oidc's err, which flattened it into a
+			// string: a fetch cut by the request's cancellation must stay
+			// visible to errors.Is (the API answers 499 for it).
+			return nil, lifetime{}, &TokenError{Reason: keyErrReason(note.err), Err: fmt.Errorf("signature: %w", note.err)}
 		}
 		// The key set was not reached (go-jose rejected the JWS), or the
 		// signed claims do not decode: either way the token is malformed.
