@@ -17,6 +17,7 @@ const (
 	DefaultMaxTokenBytes       = 16384
 	DefaultSkew                = 30 * time.Second
 	DefaultJWKSRefetchInterval = 30 * time.Second
+	DefaultJWKSMaxAge          = 10 * time.Minute
 	DefaultHTTPTimeout         = 10 * time.Second
 	DefaultVerifiedCacheSize   = 10000
 )
@@ -97,6 +98,16 @@ type Config struct {
 	// one issuer, and between two initialisation attempts of an issuer that
 	// is down, whether a request or the background retry makes them.
 	JWKSRefetchInterval time.Duration
+	// JWKSMaxAge is how long an issuer's keys are used without a fetch: each
+	// initialised issuer's JWKS is fetched again this often, so a key the
+	// issuer withdrew stops verifying at most about this long after, even
+	// if no token ever carries an unknown kid (which is the only other
+	// refetch). Security: a withdrawn key that kept verifying would let
+	// whoever holds it be served cached credentials, and ambient profiles,
+	// which STS never shows the token. A failed fetch keeps the installed
+	// keys (an issuer outage does not stop verification) and is logged.
+	// Default DefaultJWKSMaxAge; at least JWKSRefetchInterval.
+	JWKSMaxAge time.Duration
 	// IssuerRetryMin is the first delay of the background retry of an
 	// issuer that was down at [New] (see [Verifier.Close]); each failed
 	// attempt doubles it, up to IssuerRetryMax. Default JWKSRefetchInterval,
@@ -141,6 +152,11 @@ func (cfg Config) withDefaults() Config {
 	if cfg.JWKSRefetchInterval == 0 {
 		cfg.JWKSRefetchInterval = DefaultJWKSRefetchInterval
 	}
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	// A fetch sooner than the interval would be refused.
+	cfg.JWKSMaxAge = max(cfg.JWKSMaxAge, cfg.JWKSRefetchInterval)
 	if cfg.IssuerRetryMin == 0 {
 		cfg.IssuerRetryMin = cfg.JWKSRefetchInterval
 		if cfg.IssuerRetryMax > 0 {
@@ -176,6 +192,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.JWKSRefetchInterval < 0 {
 		errs = append(errs, errors.New("auth: jwks refetch interval must not be negative"))
+	}
+	if cfg.JWKSMaxAge < 0 {
+		errs = append(errs, errors.New("auth: jwks max age must not be negative"))
 	}
 	if cfg.IssuerRetryMin < 0 || cfg.IssuerRetryMax < 0 {
 		errs = append(errs, errors.New("auth: issuer retry delays must not be negative"))

@@ -2,9 +2,12 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // background owns the verifier's goroutines that outlive a call: the
@@ -80,6 +83,31 @@ func (v *Verifier) retry(ctx context.Context, is *issuer) {
 			return
 		}
 		delay = min(2*delay, v.cfg.IssuerRetryMax)
+	}
+}
+
+// refresh fetches the keys of is every JWKSMaxAge (with jitter) once it is
+// initialised, until ctx is done (by [Verifier.Close]); see
+// [Config.JWKSMaxAge]. A fetch refused by the interval means one just
+// happened. A failed fetch keeps the installed keys.
+func (v *Verifier) refresh(ctx context.Context, is *issuer) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-is.ready:
+	}
+	keys := is.state.Load().keys
+	for {
+		timer := time.NewTimer(jitter(v.cfg.JWKSMaxAge))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		if _, err := keys.fetch(ctx); err != nil && !errors.Is(err, errRefetchLimited) {
+			is.log.Warn("issuer keys not refreshed; the installed ones stay in use", zap.Error(err))
+		}
 	}
 }
 

@@ -19,7 +19,8 @@ type Verifier struct {
 	byName  map[string]*issuer
 	cache   *verifiedCache // nil when disabled
 
-	bg *background // retries of issuers down at New, fetches requests started
+	bg         *background // retries of issuers down at New, fetches requests started
+	refreshers *background // the periodic key fetches (refresh)
 }
 
 // New validates cfg and builds one verifier per issuer, trying discovery and
@@ -31,8 +32,9 @@ type Verifier struct {
 // [Config.IssuerRetryMin] and doubles up to [Config.IssuerRetryMax] (with
 // jitter), and by [Verifier.Verify] when a token for it arrives; all within
 // the same limit of one attempt per JWKSRefetchInterval. The background
-// retry of an issuer ends when it is initialised. The owner of the Verifier
-// must call [Verifier.Close] when it stops using it.
+// retry of an issuer ends when it is initialised. Once initialised, an
+// issuer's JWKS is fetched again every [Config.JWKSMaxAge]. The owner of the
+// Verifier must call [Verifier.Close] when it stops using it.
 func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	return build(ctx, cfg, nil)
 }
@@ -90,25 +92,30 @@ func build(ctx context.Context, cfg Config, prev []*issuer) (*Verifier, error) {
 	// The retries outlive New's ctx (often a start-up deadline): Close ends
 	// them. WithoutCancel keeps ctx's values.
 	v.bg = newBackground(context.WithoutCancel(ctx))
+	v.refreshers = newBackground(context.WithoutCancel(ctx))
 	for _, is := range v.issuers {
 		if is.state.Load() == nil {
 			v.bg.start(func(ctx context.Context) { v.retry(ctx, is) })
 		}
+		v.refreshers.start(func(ctx context.Context) { v.refresh(ctx, is) })
 	}
 	return v, nil
 }
 
 // Close stops the background retry of the issuers that were down at [New],
-// and the key fetches requests started and stopped waiting for: it cancels
-// them and waits for them to end. The owner must call it when it stops
+// the periodic key fetches ([Config.JWKSMaxAge]) and the key fetches
+// requests started and stopped waiting for: it cancels them and waits for
+// them to end. The owner must call it when it stops
 // using the Verifier: on shutdown, and on the verifier a reload replaced
 // (not on one the reload kept). Close may be called more than once, and
 // concurrently. After Close the Verifier still verifies; an issuer still
 // down is then retried only by Verify, as tokens for it arrive, within the
-// request's own deadline.
+// request's own deadline, and keys are fetched again only for a token with
+// an unknown kid.
 func (v *Verifier) Close() {
 	if v.bg != nil {
 		v.bg.close()
+		v.refreshers.close()
 	}
 }
 

@@ -1,0 +1,70 @@
+package auth
+
+import (
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// TestKeysRefreshedWithoutUnknownKid: a key the issuer withdraws stops
+// verifying within about JWKSMaxAge even though no token ever carries an
+// unknown kid (the only other refetch): tokens signed with it, including
+// one verified before and remembered, are refused, while tokens of the
+// remaining key verify. While the issuer is down the installed keys stay in
+// use and the failed fetch is logged; Close stops the fetches.
+func TestKeysRefreshedWithoutUnknownKid(t *testing.T) {
+	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+	ti := newTestIssuer(t, k1, k2)
+	core, logs := observer.New(zap.WarnLevel)
+	const maxAge = 30 * time.Millisecond
+	v, err := New(t.Context(), Config{
+		Issuers:             []IssuerConfig{ti.config("github")},
+		JWKSRefetchInterval: retryInterval,
+		JWKSMaxAge:          maxAge,
+		Log:                 zap.New(core),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	verify := func(key testKey) error {
+		t.Helper()
+		_, err := v.Verify(t.Context(), sign(t, key, key.kid, ti.claims(time.Now())))
+		return err
+	}
+	remembered := sign(t, k2, k2.kid, ti.claims(time.Now()))
+	if _, err := v.Verify(t.Context(), remembered); err != nil {
+		t.Fatalf("Verify() of a k2 token error = %v", err)
+	}
+
+	ti.setKeys(k1) // k2 withdrawn
+	start := time.Now()
+	if !eventually(func() bool { return reason(verify(k2)) == ReasonSignature }) {
+		t.Fatalf("a token signed with the withdrawn key still verifies 5s later, want refused within about %v", maxAge)
+	}
+	t.Logf("withdrawn key refused after %v", time.Since(start))
+	if _, err := v.Verify(t.Context(), remembered); reason(err) != ReasonSignature {
+		t.Errorf("Verify() of the remembered k2 token error = %v, want reason %q", err, ReasonSignature)
+	}
+	if err := verify(k1); err != nil {
+		t.Errorf("Verify() of a k1 token error = %v, want nil", err)
+	}
+
+	ti.setDown(true)
+	const msg = "issuer keys not refreshed; the installed ones stay in use"
+	if !eventually(func() bool { return logs.FilterMessage(msg).Len() > 0 }) {
+		t.Fatalf("no warning %q 5s after the issuer went down", msg)
+	}
+	if err := verify(k1); err != nil {
+		t.Errorf("Verify() of a k1 token while the issuer is down error = %v, want nil (the installed keys)", err)
+	}
+
+	v.Close()
+	n := ti.jwksRequests()
+	time.Sleep(5 * maxAge)
+	if got := ti.jwksRequests(); got != n {
+		t.Errorf("JWKS requests after Close = %d, want still %d", got, n)
+	}
+}
