@@ -106,7 +106,9 @@ type Config struct {
 	// whoever holds it be served cached credentials, and ambient profiles,
 	// which STS never shows the token. A failed fetch keeps the installed
 	// keys (an issuer outage does not stop verification) and is logged.
-	// Default DefaultJWKSMaxAge; at least JWKSRefetchInterval.
+	// These fetches do not count towards JWKSRefetchInterval. The age is
+	// measured on Now: with a clock that does not move, there are none.
+	// Default DefaultJWKSMaxAge.
 	JWKSMaxAge time.Duration
 	// IssuerRetryMin is the first delay of the background retry of an
 	// issuer that was down at [New] (see [Verifier.Close]); each failed
@@ -155,8 +157,6 @@ func (cfg Config) withDefaults() Config {
 	if cfg.JWKSMaxAge == 0 {
 		cfg.JWKSMaxAge = DefaultJWKSMaxAge
 	}
-	// A fetch sooner than the interval would be refused.
-	cfg.JWKSMaxAge = max(cfg.JWKSMaxAge, cfg.JWKSRefetchInterval)
 	if cfg.IssuerRetryMin == 0 {
 		cfg.IssuerRetryMin = cfg.JWKSRefetchInterval
 		if cfg.IssuerRetryMax > 0 {

@@ -45,13 +45,15 @@ type keySet struct {
 	client   *http.Client
 	algs     []jose.SignatureAlgorithm // the issuer's pinned algorithms
 	timeout  time.Duration             // bounds one fetch
-	gate     *intervalGate             // at most one fetch per interval
+	gate     *intervalGate             // at most one fetch per interval, on a miss
+	now      func() time.Time
 	log      *zap.Logger
 	flight   singleflight.Group // concurrent misses share one refetch
 	snapshot atomic.Pointer[keySnapshot]
 	checks   atomic.Uint64 // VerifySignature calls, for tests and benchmarks
 
-	mu sync.Mutex // serialises fetch-and-install
+	mu      sync.Mutex // serialises fetch-and-install
+	fetched time.Time  // when the installed keys were last fetched (now); guarded by mu
 }
 
 // newKeySet returns the key set of jwksURL, with no keys yet: [keySet.fetch]
@@ -62,6 +64,7 @@ func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interv
 		client:  client,
 		timeout: client.Timeout,
 		gate:    &intervalGate{now: now, interval: interval},
+		now:     now,
 		log:     log,
 	}
 	if k.timeout <= 0 {
@@ -92,12 +95,34 @@ func (k *keySet) fetch(ctx context.Context) (*keySnapshot, error) {
 	if !k.gate.allow() {
 		return nil, errRefetchLimited
 	}
+	return k.fetchLocked(ctx)
+}
+
+// refresh fetches the JWKS if the installed keys were fetched maxAge ago or
+// more (on k's clock), and returns how long until they are due again. It
+// does not count towards the interval of [keySet.fetch]: a rotation that
+// comes right after a scheduled refresh is still picked up by the first
+// token with the new kid. Several callers (the verifiers before and after a
+// reload share a key set) fetch once: the age is checked under mu.
+func (k *keySet) refresh(ctx context.Context, maxAge time.Duration) (time.Duration, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if age := k.now().Sub(k.fetched); age < maxAge {
+		return maxAge - age, nil
+	}
+	_, err := k.fetchLocked(ctx)
+	return maxAge, err
+}
+
+// fetchLocked fetches and installs the JWKS; the caller holds mu.
+func (k *keySet) fetchLocked(ctx context.Context) (*keySnapshot, error) {
 	ctx, cancel := context.WithTimeout(ctx, k.timeout)
 	defer cancel()
 	keys, skipped, err := fetchJWKS(ctx, k.client, k.url)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
 	}
+	k.fetched = k.now()
 	cur := k.snapshot.Load()
 	next := newKeySnapshot(keys)
 	// Security: the generation moves only when the usable keys change, so

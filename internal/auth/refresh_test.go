@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -66,5 +67,71 @@ func TestKeysRefreshedWithoutUnknownKid(t *testing.T) {
 	time.Sleep(5 * maxAge)
 	if got := ti.jwksRequests(); got != n {
 		t.Errorf("JWKS requests after Close = %d, want still %d", got, n)
+	}
+}
+
+// TestRefreshNotPostponedByReloads: the key set's age decides when it is
+// fetched, not when a verifier started, so reloads (each a new verifier
+// sharing the unchanged issuer) coming more often than JWKSMaxAge do not
+// keep a withdrawn key verifying.
+func TestRefreshNotPostponedByReloads(t *testing.T) {
+	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+	ti := newTestIssuer(t, k1, k2)
+	const maxAge = 300 * time.Millisecond
+	v, err := New(t.Context(), Config{
+		Issuers:             []IssuerConfig{ti.config("github")},
+		JWKSRefetchInterval: time.Hour, // no refetch on a miss: only the refresh fetches
+		JWKSMaxAge:          maxAge,
+		Log:                 zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(func() { v.Close() })
+	ti.setKeys(k1) // k2 withdrawn
+	deadline := time.Now().Add(5 * maxAge)
+	for time.Now().Before(deadline) {
+		next, err := v.Reconfigure(t.Context(), []IssuerConfig{ti.config("github")})
+		if err != nil {
+			t.Fatalf("Reconfigure() error = %v", err)
+		}
+		v.Close()
+		v = next
+		time.Sleep(maxAge / 2)
+	}
+	if _, err := v.Verify(t.Context(), sign(t, k2, k2.kid, ti.claims(time.Now()))); reason(err) != ReasonSignature {
+		t.Errorf("Verify() of a withdrawn key's token after reloads every %v for %v = %v, want reason %q",
+			maxAge/2, 5*maxAge, err, ReasonSignature)
+	}
+	if got := ti.jwksRequests(); got < 2 {
+		t.Errorf("JWKS requests = %d, want at least 2 (the first, then a refresh)", got)
+	}
+}
+
+// TestRefreshLeavesRefetchForRotation: a scheduled refresh does not use up
+// the one refetch per JWKSRefetchInterval that a token with a new kid may
+// make, so a rotation right after a refresh is picked up at once.
+func TestRefreshLeavesRefetchForRotation(t *testing.T) {
+	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+	ti := newTestIssuer(t, k1)
+	const interval, maxAge = 100 * time.Millisecond, 200 * time.Millisecond
+	v, err := New(t.Context(), Config{
+		Issuers:             []IssuerConfig{ti.config("github")},
+		JWKSRefetchInterval: interval,
+		JWKSMaxAge:          maxAge,
+		Log:                 zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	// Right after a scheduled refresh (and more than an interval after the
+	// first fetch), the issuer rotates.
+	if !eventually(func() bool { return ti.jwksRequests() >= 2 }) {
+		t.Fatalf("JWKS requests = %d after 5s, want a scheduled refresh", ti.jwksRequests())
+	}
+	ti.setKeys(k1, k2)
+	if _, err := v.Verify(t.Context(), sign(t, k2, k2.kid, ti.claims(time.Now()))); err != nil {
+		t.Errorf("Verify() of the new key's token right after a refresh error = %v, want nil (a refetch)", err)
 	}
 }

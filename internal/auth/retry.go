@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -86,10 +85,12 @@ func (v *Verifier) retry(ctx context.Context, is *issuer) {
 	}
 }
 
-// refresh fetches the keys of is every JWKSMaxAge (with jitter) once it is
+// refresh keeps the keys of is at most JWKSMaxAge old once it is
 // initialised, until ctx is done (by [Verifier.Close]); see
-// [Config.JWKSMaxAge]. A fetch refused by the interval means one just
-// happened. A failed fetch keeps the installed keys.
+// [Config.JWKSMaxAge]. The age is the key set's, shared by the verifiers
+// before and after a reload, so reloads do not postpone a fetch. A failed
+// fetch keeps the installed keys and is tried again after
+// IssuerRetryMax; one cut by Close is not logged.
 func (v *Verifier) refresh(ctx context.Context, is *issuer) {
 	select {
 	case <-ctx.Done():
@@ -98,15 +99,20 @@ func (v *Verifier) refresh(ctx context.Context, is *issuer) {
 	}
 	keys := is.state.Load().keys
 	for {
-		timer := time.NewTimer(jitter(v.cfg.JWKSMaxAge))
+		wait, err := keys.refresh(ctx, v.cfg.JWKSMaxAge)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			is.log.Warn("issuer keys not refreshed; the installed ones stay in use", zap.Error(err))
+			wait = min(wait, v.cfg.IssuerRetryMax)
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return
 		case <-timer.C:
-		}
-		if _, err := keys.fetch(ctx); err != nil && !errors.Is(err, errRefetchLimited) {
-			is.log.Warn("issuer keys not refreshed; the installed ones stay in use", zap.Error(err))
 		}
 	}
 }
