@@ -26,6 +26,27 @@ func (g *intervalGate) allow() bool {
 	return true
 }
 
+// take is allow that also returns giveBack, which undoes the event, as if
+// it never happened, when it did not really take place (an attempt cut by
+// its own cancellation); a later event is not undone.
+func (g *intervalGate) take() (giveBack func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if !g.last.IsZero() && now.Sub(g.last) < g.interval {
+		return nil, false
+	}
+	prev := g.last
+	g.last = now
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.last.Equal(now) {
+			g.last = prev
+		}
+	}, true
+}
+
 // wouldAllow reports whether allow would allow an event now, without
 // recording one.
 func (g *intervalGate) wouldAllow() bool {

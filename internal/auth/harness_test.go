@@ -80,6 +80,7 @@ type testIssuer struct {
 	srv      *oidctest.Server
 	down     bool           // every path answers 503
 	keysDown bool           // /keys answers 503
+	hang     chan struct{}  // non-nil: requests wait until it is closed
 	requests map[string]int // by path
 }
 
@@ -98,7 +99,15 @@ func (ti *testIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ti.mu.Lock()
 	ti.requests[r.URL.Path]++
 	down := ti.down || ti.keysDown && r.URL.Path == "/keys"
+	hang := ti.hang
 	ti.mu.Unlock()
+	if hang != nil {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if down {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
@@ -128,6 +137,14 @@ func (ti *testIssuer) setDown(down bool) {
 	ti.mu.Lock()
 	defer ti.mu.Unlock()
 	ti.down = down
+}
+
+// setHang makes requests wait until hang is closed (or their client
+// leaves).
+func (ti *testIssuer) setHang(hang chan struct{}) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	ti.hang = hang
 }
 
 func (ti *testIssuer) setKeysDown(down bool) {

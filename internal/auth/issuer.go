@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -97,10 +98,19 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 		// An issuer that is down is retried at most once per interval, so
 		// that a stream of tokens for it does not become a stream of
 		// requests to it.
-		if !is.attempts.allow() {
+		giveBack, ok := is.attempts.take()
+		if !ok {
 			return fmt.Errorf("not initialised: %w", is.lastErr)
 		}
-		return is.attempt(ctx)
+		err := is.attempt(ctx)
+		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+			// Cut by its own cancellation (the Close of a verifier that a
+			// reload replaced, which may share this issuer with the new
+			// one): it says nothing about the issuer, and must not cost
+			// the next attempt its interval.
+			giveBack()
+		}
+		return err
 	}
 	var err error
 	if bg == nil {
@@ -128,6 +138,11 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 func (is *issuer) attempt(ctx context.Context) error {
 	st, err := is.initialise(ctx)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// See ensure: not the issuer's failure.
+			is.log.Debug("issuer initialisation cancelled", zap.Error(err))
+			return err
+		}
 		is.lastErr = err
 		is.log.Warn("issuer unavailable", zap.Error(err))
 		return err

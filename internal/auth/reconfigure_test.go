@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestReconfigureKeepsUnchangedIssuers: a reload that adds an issuer
@@ -130,5 +133,48 @@ func TestReconfigureKeepsSettings(t *testing.T) {
 	}
 	if _, err := v2.Reconfigure(t.Context(), nil); err == nil {
 		t.Errorf("Reconfigure(nil) error = nil, want the configuration's error")
+	}
+}
+
+// TestReconfigureCloseDoesNotCostSharedIssuer: an initialisation attempt
+// of a shared issuer, started by the old verifier and cancelled by its
+// Close (as a reload does), says nothing about the issuer: the new
+// verifier may attempt at once, without waiting out the interval, and
+// nothing is logged as a failure.
+func TestReconfigureCloseDoesNotCostSharedIssuer(t *testing.T) {
+	clock := newTestClock() // does not move: only the interval's first attempt is allowed
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	ti.setDown(true)
+	core, logs := observer.New(zap.WarnLevel)
+	v, err := New(t.Context(), Config{Issuers: []IssuerConfig{ti.config("github")}, Now: clock.Now, Log: zap.New(core)})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	clock.Add(DefaultJWKSRefetchInterval) // New's attempt failed; the next is due
+	hang := make(chan struct{})
+	ti.setHang(hang)
+	ti.setDown(false)
+	// A request starts the attempt (on the verifier's background) and
+	// gives up; the attempt hangs on the issuer.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := v.Verify(ctx, sign(t, key, key.kid, ti.claims(clock.Now()))); reason(err) != ReasonIssuerDown {
+		t.Fatalf("Verify() while the issuer hangs error = %v, want reason %q", err, ReasonIssuerDown)
+	}
+	v2, err := v.Reconfigure(t.Context(), []IssuerConfig{ti.config("github")})
+	if err != nil {
+		t.Fatalf("Reconfigure() error = %v", err)
+	}
+	t.Cleanup(v2.Close)
+	v.Close() // cancels the hanging attempt
+	close(hang)
+	warned := logs.FilterMessage("issuer unavailable").Len()
+	if _, err := v2.Verify(t.Context(), sign(t, key, key.kid, ti.claims(clock.Now()))); err != nil {
+		t.Errorf("Verify() by the new verifier error = %v, want nil: the cancelled attempt must not cost the interval", err)
+	}
+	if got := logs.FilterMessage("issuer unavailable").Len(); got != warned {
+		t.Errorf("issuer unavailable warnings = %d, want still %d", got, warned)
 	}
 }

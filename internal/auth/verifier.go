@@ -68,24 +68,27 @@ func build(ctx context.Context, cfg Config, prev []*issuer) (*Verifier, error) {
 		byName: make(map[string]*issuer, len(cfg.Issuers)),
 		cache:  newVerifiedCache(cfg.VerifiedCacheSize),
 	}
+	var fresh []*issuer // built here, not carried over from prev
 	for _, ic := range cfg.Issuers {
 		ic.Audiences = slices.Clone(ic.Audiences)
 		ic.Algorithms = slices.Clone(ic.Algorithms)
-		i := slices.IndexFunc(prev, func(p *issuer) bool { return p.cfg.equal(ic) })
 		var is *issuer
-		if i >= 0 {
+		if i := slices.IndexFunc(prev, func(p *issuer) bool { return p.cfg.equal(ic) }); i >= 0 {
 			is = prev[i]
 		} else {
 			is = newIssuer(ic, cfg)
+			fresh = append(fresh, is)
 		}
 		v.issuers = append(v.issuers, is)
 		v.byURL[ic.URL] = is
 		v.byName[ic.Name] = is
 	}
 	var wg sync.WaitGroup
-	for _, is := range v.issuers {
-		// Errors are logged by ensure and surface as Ready() == false. A
-		// carried-over issuer that is ready returns at once.
+	for _, is := range fresh {
+		// Errors are logged by ensure and surface as Ready() == false.
+		// A carried-over issuer gets no attempt here: it is ready, or
+		// retried in the background below (an attempt the old verifier
+		// started may be under way, until that verifier's Close).
 		wg.Go(func() { _, _ = is.ensure(ctx, nil) })
 	}
 	wg.Wait()
@@ -233,7 +236,7 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 			// note.err, not go-oidc's err, which flattened it into a
 			// string: a fetch cut by the request's cancellation must stay
 			// visible to errors.Is (the API answers 499 for it).
-			return nil, lifetime{}, &TokenError{Reason: keyErrReason(note.err), Err: fmt.Errorf("signature: %w", note.err)}
+			return nil, lifetime{}, &TokenError{Reason: keyErrReason(note.err), Err: note.err}
 		}
 		// The key set was not reached (go-jose rejected the JWS), or the
 		// signed claims do not decode: either way the token is malformed.
