@@ -50,9 +50,9 @@ func (b *broker) reload(ctx context.Context, path string) error {
 		if verifier, err = b.verifier.Reconfigure(ctx, issuerConfigs(next)); err != nil {
 			return fmt.Errorf("reload: keeping the running configuration: %w", err)
 		}
-		if lost := lostIssuers(b.verifier, verifier, b.cfg); len(lost) > 0 {
+		if lost := lostIssuers(b.verifier, verifier, b.cfg, next); len(lost) > 0 {
 			verifier.Close()
-			return fmt.Errorf("reload: the keys of issuer %s cannot be fetched now; keeping the running configuration, which serves it (send SIGHUP again once they can)",
+			return fmt.Errorf("reload: the keys of issuer %s cannot be fetched now; keeping the running configuration (send SIGHUP again once they can)",
 				strings.Join(lost, ", "))
 		}
 	}
@@ -81,26 +81,31 @@ func (b *broker) reload(ctx context.Context, path string) error {
 	return nil
 }
 
-// lostIssuers names the issuers the reload's verifier next could not
-// initialise whose loss would make things worse than they run now: every
-// one of them while cur is ready (swapping next in would take the broker
-// out of rotation, every tenant with it, until they come back), and while
-// cur is not ready, the ones cur serves under the same name (a changed
-// issuer whose new keys cannot be fetched would stop its working tokens).
-// An issuer already down in cur, or new while cur is not ready, is no loss:
-// refusing it would keep a broker that serves nobody from taking a fix.
-func lostIssuers(cur, next *auth.Verifier, running *config.Config) []string {
+// lostIssuers names the issuers of nextCfg that the reload's verifier next
+// could not initialise and whose loss would make things worse than they
+// run now: every one of them while cur is ready (swapping next in would
+// take the broker out of rotation, every tenant with it, until they come
+// back), and while cur is not ready, the ones whose URL cur serves under
+// any name (a changed or renamed issuer whose keys cannot be fetched now
+// would stop tokens that work). An issuer whose URL is down in cur too, or
+// new, is no loss while cur is not ready: refusing it would keep a broker
+// that serves nobody from taking a fix.
+func lostIssuers(cur, next *auth.Verifier, running, nextCfg *config.Config) []string {
 	down := next.Unready()
 	if cur.Ready() {
 		return down
 	}
 	curDown := cur.Unready()
+	served := map[string]bool{} // URLs cur has keys for
+	for _, is := range running.Issuers {
+		if !slices.Contains(curDown, is.Name) {
+			served[is.URL] = true
+		}
+	}
 	var lost []string
-	for _, name := range down {
-		served := slices.ContainsFunc(running.Issuers, func(is config.Issuer) bool { return is.Name == name }) &&
-			!slices.Contains(curDown, name)
-		if served {
-			lost = append(lost, name)
+	for _, is := range nextCfg.Issuers {
+		if slices.Contains(down, is.Name) && served[is.URL] {
+			lost = append(lost, is.Name)
 		}
 	}
 	return lost

@@ -211,8 +211,9 @@ func TestReloadKeepsUnchangedIssuers(t *testing.T) {
 
 // A reload while the broker is not ready is still refused when it would
 // stop an issuer that works: github serves, gitlab was down at start-up,
-// and the new file changes github (another audience) while github cannot
-// be reached. Applying it would replace github's working keys with none.
+// and the new file changes github (another audience), or renames it, while
+// github cannot be reached. Applying it would replace github's working
+// keys with none.
 func TestReloadRefusedWhenItStopsAWorkingIssuer(t *testing.T) {
 	github := oidctest.Start(t, oidctest.Options{})
 	gitlab := oidctest.Start(t, oidctest.Options{})
@@ -236,6 +237,12 @@ func TestReloadRefusedWhenItStopsAWorkingIssuer(t *testing.T) {
 	err = b.reload(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "the keys of issuer github cannot be fetched now") || strings.Contains(err.Error(), "gitlab") {
 		t.Fatalf("reload() changing github while it is down = %v, want a refusal naming github only", err)
+	}
+	// Renamed, the same issuer (its URL) is no new one.
+	write(strings.NewReplacer("name: github", "name: gh", "issuer: github", "issuer: gh").Replace(base))
+	err = b.reload(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "the keys of issuer gh cannot be fetched now") {
+		t.Fatalf("reload() renaming github to gh while it is down = %v, want a refusal naming gh", err)
 	}
 	github.SetAvailable(true)
 	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
