@@ -65,7 +65,7 @@ func take(lim *rate.Limiter, now time.Time) (retryAfter int, ok bool) {
 // identityLimiters holds one bucket per caller identity in a bounded LRU.
 //
 // A bucket that is full again (its caller was quiet for burst/rate seconds,
-// 5 with the defaults) is the same as a new one, so dropping it forgets
+// 10 with the broker's defaults) is the same as a new one, so dropping it forgets
 // nothing. Each insertion drops full buckets from the least recently used
 // end (up to pruneScan), so the buckets kept are about those of the callers
 // seen in the last few seconds, not the last maxLimitedIdentities callers:
