@@ -91,11 +91,13 @@ func (b *broker) reload(ctx context.Context, path string) error {
 // new, is no loss while cur is not ready: refusing it would keep a broker
 // that serves nobody from taking a fix.
 func lostIssuers(cur, next *auth.Verifier, running, nextCfg *config.Config) []string {
+	// cur first: a carried-over issuer may come up meanwhile (shared, it
+	// then is up in both), and must not count as down in next but up in cur.
+	curDown := cur.Unready()
 	down := next.Unready()
-	if cur.Ready() {
+	if len(curDown) == 0 {
 		return down
 	}
-	curDown := cur.Unready()
 	served := map[string]bool{} // URLs cur has keys for
 	for _, is := range running.Issuers {
 		if !slices.Contains(curDown, is.Name) {

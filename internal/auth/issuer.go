@@ -89,8 +89,9 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("auth: issuer %s: wait for initialisation: %w", is.cfg.Name, ctx.Err())
 	}
-	// From here the goroutine that runs the attempt releases sem.
-	run := func(ctx context.Context) error {
+	// From here the goroutine that runs the attempt releases sem. own: ctx
+	// is the owner's (New's, the verifier's background), not a request's.
+	run := func(ctx context.Context, own bool) error {
 		defer func() { <-is.sem }()
 		if is.state.Load() != nil {
 			return nil
@@ -103,24 +104,30 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 			return fmt.Errorf("not initialised: %w", is.lastErr)
 		}
 		err := is.attempt(ctx)
-		if err != nil && errors.Is(ctx.Err(), context.Canceled) {
-			// Cut by its own cancellation (the Close of a verifier that a
-			// reload replaced, which may share this issuer with the new
-			// one): it says nothing about the issuer, and must not cost
-			// the next attempt its interval.
+		switch {
+		case err == nil:
+		case own && errors.Is(ctx.Err(), context.Canceled):
+			// Cut by its owner (the Close of a verifier that a reload
+			// replaced, which may share this issuer with the new one): it
+			// says nothing about the issuer, and must not cost the next
+			// attempt its interval. A request's cancellation does cost
+			// it: otherwise clients that hang up could make the broker
+			// ask the issuer once per request.
 			giveBack()
+		default:
+			is.lastErr = err
 		}
 		return err
 	}
 	var err error
 	if bg == nil {
-		err = run(ctx)
+		err = run(ctx, true)
 	} else {
 		done := make(chan error, 1)
-		if !bg.start(func(ctx context.Context) { done <- run(ctx) }) {
+		if !bg.start(func(ctx context.Context) { done <- run(ctx, true) }) {
 			// Closed: nothing may outlive the call, so the request's
 			// attempt runs on its own ctx, in its goroutine.
-			done <- run(ctx)
+			done <- run(ctx, false)
 		}
 		select {
 		case err = <-done:
@@ -134,17 +141,17 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 	return is.state.Load(), nil
 }
 
-// attempt initialises the issuer once. The caller holds sem.
+// attempt initialises the issuer once. The caller holds sem and records
+// a failure in lastErr.
 func (is *issuer) attempt(ctx context.Context) error {
 	st, err := is.initialise(ctx)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
-			// See ensure: not the issuer's failure.
+			// Not the issuer's failure (see ensure).
 			is.log.Debug("issuer initialisation cancelled", zap.Error(err))
-			return err
+		} else {
+			is.log.Warn("issuer unavailable", zap.Error(err))
 		}
-		is.lastErr = err
-		is.log.Warn("issuer unavailable", zap.Error(err))
 		return err
 	}
 	is.state.Store(st)
@@ -181,7 +188,7 @@ func (is *issuer) initialise(ctx context.Context) (*issuerState, error) {
 	// The first fetch of a key set is always allowed; initialisation
 	// attempts are themselves limited to one per interval.
 	ks := newKeySet(jwksURL, is.keys, is.now, is.interval, algs, is.log)
-	if _, err := ks.fetch(ctx); err != nil {
+	if _, err := ks.fetch(ctx, nil); err != nil {
 		return nil, err
 	}
 	v := oidc.NewVerifier(is.cfg.URL, ks, &oidc.Config{

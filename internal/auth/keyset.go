@@ -88,10 +88,16 @@ func (k *keySet) generation() uint64 { return k.snapshot.Load().gen }
 // installed snapshot.
 //
 // Every fetch, failed or not, counts towards the interval: an issuer that is
-// down gets one request per interval, not one per token.
-func (k *keySet) fetch(ctx context.Context) (*keySnapshot, error) {
+// down gets one request per interval, not one per token. seen is the
+// snapshot the caller found lacking (nil for the first fetch): if another
+// fetch (a scheduled refresh) installed new keys meanwhile, they are
+// returned without a fetch.
+func (k *keySet) fetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if cur := k.snapshot.Load(); seen != nil && cur != seen {
+		return cur, nil
+	}
 	if !k.gate.allow() {
 		return nil, errRefetchLimited
 	}
@@ -202,7 +208,7 @@ func (k *keySet) refetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, 
 	// which k.timeout bounds; a caller whose ctx ends stops waiting for it.
 	// The fetch ignores the caller's cancellation, as it is shared.
 	ch := k.flight.DoChan("jwks", func() (any, error) {
-		return k.fetch(context.WithoutCancel(ctx))
+		return k.fetch(context.WithoutCancel(ctx), seen)
 	})
 	select {
 	case r := <-ch:

@@ -148,7 +148,7 @@ func TestKeySetGeneration(t *testing.T) {
 		ti.setKeysDown(st.keysDown)
 		clock.Add(st.advance)
 		before := ks.snapshot.Load()
-		got, err := ks.fetch(t.Context())
+		got, err := ks.fetch(t.Context(), nil)
 		if !errors.Is(err, st.wantErr) || (st.wantErr == nil) != (err == nil) {
 			t.Fatalf("%s: fetch() error = %v, want %v", st.name, err, st.wantErr)
 		}

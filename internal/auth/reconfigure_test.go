@@ -178,3 +178,34 @@ func TestReconfigureCloseDoesNotCostSharedIssuer(t *testing.T) {
 		t.Errorf("issuer unavailable warnings = %d, want still %d", got, warned)
 	}
 }
+
+// TestCancelledRequestsCostTheInterval: on a closed verifier (the one a
+// reload replaced, with requests still running), a request's attempt runs
+// on the request's own context. A client that hangs up does not give the
+// attempt back: clients cancelling one request after another get the
+// issuer asked once per interval, not once per request.
+func TestCancelledRequestsCostTheInterval(t *testing.T) {
+	clock := newTestClock() // does not move: one attempt is due, then none
+	key := newRSAKey(t, "k1")
+	ti := newTestIssuer(t, key)
+	ti.setDown(true)
+	v := newTestVerifier(t, clock, ti.config("github"))
+	clock.Add(DefaultJWKSRefetchInterval)
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	ti.setHang(hang)
+	ti.setDown(false)
+	v.Close()
+	before := ti.totalRequests()
+	for range 10 {
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(20*time.Millisecond, cancel) // the client hangs up
+		if _, err := v.Verify(ctx, sign(t, key, key.kid, ti.claims(clock.Now()))); reason(err) != ReasonIssuerDown {
+			t.Errorf("Verify() while the issuer hangs error = %v, want reason %q", err, ReasonIssuerDown)
+		}
+		cancel()
+	}
+	if got := ti.totalRequests() - before; got != 1 {
+		t.Errorf("issuer requests from 10 cancelled requests on a frozen clock = %d, want 1", got)
+	}
+}

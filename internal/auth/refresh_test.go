@@ -135,3 +135,42 @@ func TestRefreshLeavesRefetchForRotation(t *testing.T) {
 		t.Errorf("Verify() of the new key's token right after a refresh error = %v, want nil (a refetch)", err)
 	}
 }
+
+// TestMissDuringRefreshUsesItsKeys: a token with a new kid that arrives
+// while a scheduled refresh is fetching waits for it and is verified with
+// the keys it installed, without a fetch of its own (which would also use
+// up the interval's one refetch).
+func TestMissDuringRefreshUsesItsKeys(t *testing.T) {
+	k1, k2 := newRSAKey(t, "k1"), newRSAKey(t, "k2")
+	ti := newTestIssuer(t, k1)
+	v, err := New(t.Context(), Config{
+		Issuers:             []IssuerConfig{ti.config("github")},
+		JWKSRefetchInterval: 10 * time.Millisecond,
+		JWKSMaxAge:          200 * time.Millisecond,
+		Log:                 zaptest.NewLogger(t),
+	})
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	t.Cleanup(v.Close)
+	hang := make(chan struct{})
+	ti.setHang(hang)
+	if !eventually(func() bool { return ti.jwksRequests() == 2 }) {
+		t.Fatalf("JWKS requests = %d after 5s, want a scheduled refresh under way", ti.jwksRequests())
+	}
+	ti.setKeys(k1, k2) // the rotation the hanging refresh will see
+	errc := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(t.Context(), sign(t, k2, k2.kid, ti.claims(time.Now())))
+		errc <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the miss waits for the refresh's lock
+	ti.setHang(nil)
+	close(hang)
+	if err := <-errc; err != nil {
+		t.Fatalf("Verify() of the new key's token error = %v, want nil", err)
+	}
+	if got := ti.jwksRequests(); got != 2 {
+		t.Errorf("JWKS requests = %d, want 2: the miss used the refresh's keys", got)
+	}
+}

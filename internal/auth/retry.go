@@ -99,7 +99,9 @@ func (v *Verifier) refresh(ctx context.Context, is *issuer) {
 	}
 	keys := is.state.Load().keys
 	for {
-		wait, err := keys.refresh(ctx, v.cfg.JWKSMaxAge)
+		// Brokers started together do not fetch in step: each fetch is
+		// due at 80 to 100 % of the maximum age.
+		wait, err := keys.refresh(ctx, jitter(v.cfg.JWKSMaxAge))
 		if err != nil {
 			if ctx.Err() != nil {
 				return
