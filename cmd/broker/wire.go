@@ -119,6 +119,7 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		Audit:          o.Audit,
 		RequestTimeout: time.Duration(cfg.Server.RequestTimeout),
 		MaxInflight:    int(cfg.Server.MaxInflight),
+		MaxConnections: int(cfg.Server.MaxConnections),
 		MetricsOnMain:  cfg.Server.MetricsAddr == "",
 		Now:            o.Now,
 

@@ -49,8 +49,9 @@ type brokerOpts struct {
 	ratePerIdentityBurst int
 	rateGlobal           float64
 	rateGlobalBurst      int
-	// maxInflight as in Config (default 1024).
-	maxInflight int
+	// maxInflight and maxConnections as in Config (defaults 1024, 4096).
+	maxInflight    int
+	maxConnections int
 	// issuerDown starts the broker while the issuer is unavailable.
 	issuerDown bool
 	// ambient replaces the broker's own credentials (default: a base key
@@ -116,7 +117,7 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 	t.Cleanup(cache.Close)
 	srv, err := New(Config{
 		Verifier: verifier, Profiles: set, Cache: cache, Metrics: metrics, Log: log,
-		RequestTimeout: o.requestTimeout, MetricsOnMain: true, Now: o.now, MaxInflight: o.maxInflight,
+		RequestTimeout: o.requestTimeout, MetricsOnMain: true, Now: o.now, MaxInflight: o.maxInflight, MaxConnections: o.maxConnections,
 		RatePerIdentity: o.ratePerIdentity, RatePerIdentityBurst: o.ratePerIdentityBurst,
 		RateGlobal: o.rateGlobal, RateGlobalBurst: o.rateGlobalBurst,
 	})

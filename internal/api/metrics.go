@@ -19,7 +19,9 @@ type Metrics struct {
 	stsAttempts    *prometheus.CounterVec
 	stsLatency     *prometheus.HistogramVec
 	rateLimited    *prometheus.CounterVec
+	connsRefused   prometheus.Counter
 	cacheEntriesFn func() int
+	connsOpenFn    func() int64
 }
 
 // NewMetrics creates the collectors and registers them, with the Go runtime
@@ -57,11 +59,24 @@ func NewMetrics() *Metrics {
 			Name: "broker_rate_limited_total",
 			Help: "Requests answered 429, by the limit that refused them: identity, global or inflight.",
 		}, []string{"limit"}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "broker_connections_refused_total",
+			Help: "Connections to the main listener closed at once because server.max_connections were open.",
+		}),
 	}
 	for _, l := range []string{limitIdentity, limitGlobal, limitInflight} {
 		m.rateLimited.WithLabelValues(l) // export zeros, not absent series
 	}
-	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsAttempts, m.stsLatency, m.rateLimited,
+	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsAttempts, m.stsLatency, m.rateLimited, m.connsRefused,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "broker_connections_open",
+			Help: "Open connections of the main listener, refused ones included until they close.",
+		}, func() float64 {
+			if m.connsOpenFn == nil {
+				return 0
+			}
+			return float64(m.connsOpenFn())
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "broker_cache_entries",
 			Help: "Entries in the credentials cache (final and per-hop).",

@@ -41,6 +41,12 @@ type Config struct {
 	// MaxInflight bounds concurrent requests that verify a token:
 	// credentials, container and profiles (default 1024).
 	MaxInflight int
+	// MaxConnections bounds the open connections of the main listener
+	// (default 4096, about 16 KiB each while idle); beyond it a new
+	// connection is closed at once, before any TLS handshake. Requests
+	// bound only the work: a connection kept alive by one request every
+	// idle timeout (90 s) costs memory without any limit seeing it.
+	MaxConnections int
 	// RatePerIdentity is the sustained requests per second one caller
 	// identity (issuer and sub) may make on /v1, with a bucket of
 	// RatePerIdentityBurst (at least 1). 0 disables the limit.
@@ -65,6 +71,7 @@ type Server struct {
 	metrics     *Metrics
 	now         func() time.Time
 	inflight    chan struct{}
+	conns       atomic.Int64      // open connections of the main listener
 	global      *rate.Limiter     // nil: no global limit
 	perIdentity *identityLimiters // nil: no per-identity limit
 	// current is what a reload replaces. A request loads it once, so it sees
@@ -104,6 +111,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 1024
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 4096
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -124,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 		perIdentity: newIdentityLimiters(cfg.RatePerIdentity, cfg.RatePerIdentityBurst, maxLimitedIdentities),
 	}
 	s.current.Store(first)
+	cfg.Metrics.connsOpenFn = s.conns.Load
 	return s, nil
 }
 
@@ -225,6 +236,7 @@ type Listeners struct {
 // finish.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	main := s.httpServer(s.Handler())
+	main.ConnState = s.limitConns
 	servers := []*http.Server{main}
 	errc := make(chan error, 2)
 	ln := ls.Main
@@ -260,6 +272,23 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 // supervisor's stop timeout (Kubernetes terminationGracePeriodSeconds,
 // systemd TimeoutStopSec) must be longer.
 func (s *Server) shutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
+
+// limitConns is the main server's ConnState hook: it counts open
+// connections and closes a new one beyond MaxConnections at once (the
+// client sees the connection closed; broker_connections_refused_total
+// counts it). Every connection, refused or not, ends in StateClosed (or
+// StateHijacked, which the broker never does), which uncounts it.
+func (s *Server) limitConns(c net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		if s.conns.Add(1) > int64(s.cfg.MaxConnections) {
+			s.metrics.connsRefused.Inc()
+			_ = c.Close()
+		}
+	case http.StateClosed, http.StateHijacked:
+		s.conns.Add(-1)
+	}
+}
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{

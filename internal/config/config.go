@@ -11,6 +11,7 @@ const (
 	DefaultAddr           = "127.0.0.1:8080"
 	DefaultRequestTimeout = 15 * time.Second
 	DefaultMaxInflight    = 1024
+	DefaultMaxConnections = 4096
 
 	// The per-identity bucket fits fleets that share one sub and start at
 	// once: a GitHub Actions matrix (at most 256 jobs), a Deployment's
@@ -74,6 +75,10 @@ type Server struct {
 	// MaxInflight bounds concurrent requests that verify a token: the
 	// credentials, container and profiles routes (max_inflight:, default 1024).
 	MaxInflight Count `yaml:"max_inflight"`
+	// MaxConnections bounds the open connections of the listener
+	// (max_connections:, default 4096); beyond it a new connection is closed
+	// at once.
+	MaxConnections Count `yaml:"max_connections"`
 	// RateLimit bounds request rates; beyond them the broker answers 429
 	// with Retry-After (rate_limit:).
 	RateLimit RateLimit `yaml:"rate_limit"`

@@ -167,6 +167,7 @@ func defaults() *Config {
 			Addr:           DefaultAddr,
 			RequestTimeout: Duration(DefaultRequestTimeout),
 			MaxInflight:    DefaultMaxInflight,
+			MaxConnections: DefaultMaxConnections,
 			RateLimit: RateLimit{
 				PerIdentity:      DefaultRatePerIdentity,
 				PerIdentityBurst: DefaultRatePerIdentityBurst,

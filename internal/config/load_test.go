@@ -20,7 +20,7 @@ func TestParseDecoding(t *testing.T) {
 		{
 			name: "unknown-key",
 			yaml: "server:\n  addr: 127.0.0.1:8080\n  tsl: {cert_file: c}\n" + validYAML,
-			want: []string{"test.yaml: line 3: server.tsl: unknown key (known here: addr, tls, metrics_addr, insecure_plaintext, request_timeout, max_inflight, rate_limit)"},
+			want: []string{"test.yaml: line 3: server.tsl: unknown key (known here: addr, tls, metrics_addr, insecure_plaintext, request_timeout, max_inflight, max_connections, rate_limit)"},
 		},
 		{
 			name: "several-unknown-keys",
@@ -119,7 +119,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatalf("Parse() error = %v", err)
 	}
 	want := &Config{
-		Server: Server{Addr: "127.0.0.1:8080", RequestTimeout: Duration(15 * time.Second), MaxInflight: 1024,
+		Server: Server{Addr: "127.0.0.1:8080", RequestTimeout: Duration(15 * time.Second), MaxInflight: 1024, MaxConnections: 4096,
 			RateLimit: RateLimit{PerIdentity: 50, PerIdentityBurst: 500, Global: 2000, GlobalBurst: 4000}},
 		AWS: AWS{Region: "us-east-1", MaxConcurrentChains: 32, CallTimeout: Duration(10 * time.Second)},
 		Issuers: []Issuer{{

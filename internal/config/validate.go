@@ -76,6 +76,9 @@ func (ps *problems) server(s *Server) {
 	if s.MaxInflight < 1 {
 		ps.add("server.max_inflight", "%d must be at least 1", s.MaxInflight)
 	}
+	if s.MaxConnections < 1 {
+		ps.add("server.max_connections", "%d must be at least 1", s.MaxConnections)
+	}
 	ps.rate("server.rate_limit.per_identity", s.RateLimit.PerIdentity, s.RateLimit.PerIdentityBurst)
 	ps.rate("server.rate_limit.global", s.RateLimit.Global, s.RateLimit.GlobalBurst)
 }

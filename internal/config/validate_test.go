@@ -427,10 +427,11 @@ var validateTests = []struct {
 	},
 	{
 		name: "server-limits-zero",
-		yaml: "server: {request_timeout: 0s, max_inflight: 0}\n" + validYAML,
+		yaml: "server: {request_timeout: 0s, max_inflight: 0, max_connections: 0}\n" + validYAML,
 		want: []string{
 			"test.yaml: server.request_timeout: 0s must be positive",
 			"test.yaml: server.max_inflight: 0 must be at least 1",
+			"test.yaml: server.max_connections: 0 must be at least 1",
 		},
 	},
 	{
