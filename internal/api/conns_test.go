@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// TestMaxConnections: beyond MaxConnections open connections, a new one is
-// closed at once, before a request is read, and counted; once a connection
-// closes, the next is served. broker_connections_open follows.
+// TestMaxConnections: beyond three quarters of MaxConnections open
+// connections, idle kept-alive connections are closed, so connections
+// cannot be held idle while new callers, health probes included, are
+// still served. At MaxConnections a new connection is closed at once and
+// counted. broker_connections_open follows.
 func TestMaxConnections(t *testing.T) {
-	b := newTestBroker(t, brokerOpts{maxConnections: 2})
+	b := newTestBroker(t, brokerOpts{maxConnections: 4})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -33,24 +35,6 @@ func TestMaxConnections(t *testing.T) {
 	})
 	addr := ln.Addr().String()
 
-	// healthz sends GET /healthz on c and returns the status, or the error
-	// of a connection the server closed.
-	healthz := func(c net.Conn) (int, error) {
-		t.Helper()
-		if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: broker\r\n\r\n"); err != nil {
-			return 0, err
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			return 0, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
 	dial := func() net.Conn {
 		t.Helper()
 		c, err := net.Dial("tcp", addr)
@@ -59,6 +43,33 @@ func TestMaxConnections(t *testing.T) {
 		}
 		t.Cleanup(func() { c.Close() })
 		return c
+	}
+	// healthz sends GET /healthz on c and returns the status and whether
+	// the server closed the connection after it (net/http does not always
+	// say "Connection: close" when keep-alives are off: this reads on for
+	// 200ms), or the error of a connection the server closed.
+	healthz := func(c net.Conn) (int, bool, error) {
+		t.Helper()
+		if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: broker\r\n\r\n"); err != nil {
+			return 0, false, err
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return 0, false, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err := c.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = br.ReadByte()
+		var ne net.Error
+		closed := err != nil && !(errors.As(err, &ne) && ne.Timeout())
+		return resp.StatusCode, closed, nil
 	}
 	metric := func(name string) string {
 		t.Helper()
@@ -75,34 +86,49 @@ func TestMaxConnections(t *testing.T) {
 		waitUntil(t, "broker_connections_open "+want, func() bool { return metric("broker_connections_open") == want })
 	}
 
-	first, second := dial(), dial()
-	for i, c := range []net.Conn{first, second} {
-		if code, err := healthz(c); err != nil || code != http.StatusOK {
-			t.Fatalf("connection %d: GET /healthz = %d, %v; want 200", i+1, code, err)
+	// Up to three quarters, connections stay open after their request.
+	var kept []net.Conn
+	for i := range 3 {
+		c := dial()
+		if code, closed, err := healthz(c); err != nil || code != http.StatusOK || closed {
+			t.Fatalf("connection %d: GET /healthz = %d (closed %v), %v; want 200, kept alive", i+1, code, closed, err)
 		}
+		kept = append(kept, c)
 	}
-	waitOpen("2")
+	waitOpen("3")
+	// The fourth is beyond: the idle ones are closed, it is served.
+	fourth := dial()
+	if code, _, err := healthz(fourth); err != nil || code != http.StatusOK {
+		t.Fatalf("fourth connection: GET /healthz = %d, %v; want 200", code, err)
+	}
+	waitOpen("1")
+	if _, _, err := healthz(kept[0]); err == nil {
+		t.Errorf("an idle connection still answers after the fourth arrived, want it closed")
+	}
+	fourth.Close()
+	waitOpen("0")
 
-	third := dial()
-	code, err := healthz(third)
-	if err == nil {
-		t.Fatalf("third connection: GET /healthz = %d, want the connection closed", code)
+	// Four connections that send nothing (held until the header timeout):
+	// a fifth is closed at once, without an answer, and counted.
+	var silent []net.Conn
+	for range 4 {
+		silent = append(silent, dial())
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("third connection: %v, want it closed at once, not left waiting", err)
+	waitOpen("4")
+	_, _, err = healthz(dial())
+	if err == nil {
+		t.Fatalf("fifth connection answered, want it closed")
+	}
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("fifth connection: %v, want it closed at once, not left waiting", err)
 	}
 	if got := metric("broker_connections_refused_total"); got != "1" {
 		t.Errorf("broker_connections_refused_total = %q, want 1", got)
 	}
-	waitOpen("2")
-
-	first.Close()
-	waitOpen("1")
-	if code, err := healthz(dial()); err != nil || code != http.StatusOK {
+	// One closes: the next caller is served.
+	silent[0].Close()
+	waitOpen("3")
+	if code, _, err := healthz(dial()); err != nil || code != http.StatusOK {
 		t.Errorf("after one closed: GET /healthz = %d, %v; want 200", code, err)
-	}
-	if code, err := healthz(second); err != nil || code != http.StatusOK {
-		t.Errorf("the kept-alive connection: GET /healthz = %d, %v; want 200", code, err)
 	}
 }

@@ -42,10 +42,9 @@ type Config struct {
 	// credentials, container and profiles (default 1024).
 	MaxInflight int
 	// MaxConnections bounds the open connections of the main listener
-	// (default 4096, about 16 KiB each while idle); beyond it a new
-	// connection is closed at once, before any TLS handshake. Requests
-	// bound only the work: a connection kept alive by one request every
-	// idle timeout (90 s) costs memory without any limit seeing it.
+	// (default 4096, about 16 KiB each while idle); see [connLimiter].
+	// Requests bound only the work: a connection kept alive by one request
+	// every idle timeout (90 s) costs memory without any limit seeing it.
 	MaxConnections int
 	// RatePerIdentity is the sustained requests per second one caller
 	// identity (issuer and sub) may make on /v1, with a bucket of
@@ -236,10 +235,10 @@ type Listeners struct {
 // finish.
 func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	main := s.httpServer(s.Handler())
-	main.ConnState = s.limitConns
 	servers := []*http.Server{main}
 	errc := make(chan error, 2)
-	ln := ls.Main
+	// Under TLS, so that a refused connection costs no handshake.
+	var ln net.Listener = s.limitConns(ls.Main, main)
 	if ls.TLS != nil {
 		ln = tls.NewListener(ln, ls.TLS)
 	}
@@ -272,23 +271,6 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 // supervisor's stop timeout (Kubernetes terminationGracePeriodSeconds,
 // systemd TimeoutStopSec) must be longer.
 func (s *Server) shutdownGrace() time.Duration { return s.cfg.RequestTimeout + 5*time.Second }
-
-// limitConns is the main server's ConnState hook: it counts open
-// connections and closes a new one beyond MaxConnections at once (the
-// client sees the connection closed; broker_connections_refused_total
-// counts it). Every connection, refused or not, ends in StateClosed (or
-// StateHijacked, which the broker never does), which uncounts it.
-func (s *Server) limitConns(c net.Conn, state http.ConnState) {
-	switch state {
-	case http.StateNew:
-		if s.conns.Add(1) > int64(s.cfg.MaxConnections) {
-			s.metrics.connsRefused.Inc()
-			_ = c.Close()
-		}
-	case http.StateClosed, http.StateHijacked:
-		s.conns.Add(-1)
-	}
-}
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	return &http.Server{

@@ -114,6 +114,10 @@ func (is *issuer) ensure(ctx context.Context, bg *background) (*issuerState, err
 			// it: otherwise clients that hang up could make the broker
 			// ask the issuer once per request.
 			giveBack()
+		case errors.Is(ctx.Err(), context.Canceled):
+			// A request's hang-up: charged, but not the issuer's error
+			// (the callers refused until the next attempt are told the
+			// last real one).
 		default:
 			is.lastErr = err
 		}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,5 +208,11 @@ func TestCancelledRequestsCostTheInterval(t *testing.T) {
 	}
 	if got := ti.totalRequests() - before; got != 1 {
 		t.Errorf("issuer requests from 10 cancelled requests on a frozen clock = %d, want 1", got)
+	}
+	// The next caller is told the issuer's last real failure, not a
+	// hang-up.
+	_, err := v.Verify(t.Context(), sign(t, key, key.kid, ti.claims(clock.Now())))
+	if reason(err) != ReasonIssuerDown || !strings.Contains(err.Error(), "503") || strings.Contains(err.Error(), "canceled") {
+		t.Errorf("Verify() after the hang-ups error = %v, want issuer_unavailable with New's 503, not a cancellation", err)
 	}
 }

@@ -76,8 +76,8 @@ type Server struct {
 	// credentials, container and profiles routes (max_inflight:, default 1024).
 	MaxInflight Count `yaml:"max_inflight"`
 	// MaxConnections bounds the open connections of the listener
-	// (max_connections:, default 4096); beyond it a new connection is closed
-	// at once.
+	// (max_connections:, default 4096): beyond three quarters of it idle
+	// connections are closed, and at it a new one is closed at once.
 	MaxConnections Count `yaml:"max_connections"`
 	// RateLimit bounds request rates; beyond them the broker answers 429
 	// with Retry-After (rate_limit:).
