@@ -32,24 +32,12 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 	github := oidctest.Start(t, oidctest.Options{})
 	gitlab := oidctest.Start(t, oidctest.Options{})
 	gitlab.SetAvailable(false)
-	base := fmt.Sprintf(ambientConfig, github.URL())
-	base = base[:strings.Index(base, "  nightly:")]
-	path, cfg, write := configFile(t, base)
-	b, err := build(t.Context(), cfg, options{})
-	if err != nil {
-		t.Fatalf("build() = %v", err)
-	}
-	t.Cleanup(b.close)
-	hs := httptest.NewServer(b.api.Handler())
-	t.Cleanup(hs.Close)
+	base := webOnly(github.URL())
+	b, url, path, write := serveReloadable(t, base, options{})
 	readyz := func() int {
 		t.Helper()
-		resp, err := http.Get(hs.URL + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := getBody(t, url+"/readyz", "")
+		return code
 	}
 	if got := readyz(); got != http.StatusOK {
 		t.Fatalf("/readyz before the reload = %d, want 200", got)
@@ -57,7 +45,7 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 
 	withGitLab := withIssuer(base, "gitlab", gitlab.URL())
 	write(withGitLab)
-	err = b.reload(t.Context(), path)
+	err := b.reload(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "the keys of issuer gitlab cannot be fetched now") {
 		t.Fatalf("reload() with gitlab down = %v, want a refusal naming gitlab", err)
 	}
@@ -99,18 +87,10 @@ func TestReloadAppliedWhileNotReady(t *testing.T) {
 	github := oidctest.Start(t, oidctest.Options{Now: clock.now})
 	gitlab := oidctest.Start(t, oidctest.Options{Now: clock.now})
 	github.SetAvailable(false)
-	base := fmt.Sprintf(ambientConfig, github.URL())
-	base = base[:strings.Index(base, "  nightly:")]
-	path, cfg, write := configFile(t, base)
+	base := webOnly(github.URL())
 	core, logs := observer.New(zap.WarnLevel)
-	b, err := build(t.Context(), cfg, options{Now: clock.now, Log: zap.New(core)})
-	if err != nil {
-		t.Fatalf("build() with github down = %v, want a broker that is not ready", err)
-	}
-	t.Cleanup(b.close)
-	hs := httptest.NewServer(b.api.Handler())
-	t.Cleanup(hs.Close)
-	get := func(path, token string) (int, string) { t.Helper(); return getBody(t, hs.URL+path, token) }
+	b, url, path, write := serveReloadable(t, base, options{Now: clock.now, Log: zap.New(core)})
+	get := func(path, token string) (int, string) { t.Helper(); return getBody(t, url+path, token) }
 	mint := func(is *oidctest.Server, sub string) string { t.Helper(); return mintSub(t, is, sub) }
 	if code, body := get("/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "github") {
 		t.Fatalf("/readyz with github down at start-up = %d %q, want 503 naming github", code, body)
@@ -178,16 +158,8 @@ func TestReloadAppliedWhileNotReady(t *testing.T) {
 func TestReloadKeepsUnchangedIssuers(t *testing.T) {
 	github := oidctest.Start(t, oidctest.Options{})
 	gitlab := oidctest.Start(t, oidctest.Options{})
-	base := fmt.Sprintf(ambientConfig, github.URL())
-	base = base[:strings.Index(base, "  nightly:")]
-	path, cfg, write := configFile(t, base)
-	b, err := build(t.Context(), cfg, options{})
-	if err != nil {
-		t.Fatalf("build() = %v", err)
-	}
-	t.Cleanup(b.close)
-	hs := httptest.NewServer(b.api.Handler())
-	t.Cleanup(hs.Close)
+	base := webOnly(github.URL())
+	b, url, path, write := serveReloadable(t, base, options{})
 
 	github.SetAvailable(false)
 	asked := github.Requests(oidctest.DiscoveryPath) + github.Requests(oidctest.KeysPath)
@@ -198,13 +170,13 @@ func TestReloadKeepsUnchangedIssuers(t *testing.T) {
 	if got := github.Requests(oidctest.DiscoveryPath) + github.Requests(oidctest.KeysPath); got != asked {
 		t.Errorf("github requests after the reload = %d, want still %d: it did not change", got, asked)
 	}
-	if code, body := getBody(t, hs.URL+"/readyz", ""); code != http.StatusOK {
+	if code, body := getBody(t, url+"/readyz", ""); code != http.StatusOK {
 		t.Errorf("/readyz after the reload = %d %q, want 200", code, body)
 	}
-	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
+	if code, body := getBody(t, url+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
 		t.Errorf("GET /v1/profiles with a github token = %d %q, want 200 listing web", code, body)
 	}
-	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, gitlab, glSub)); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
+	if code, body := getBody(t, url+"/v1/profiles", mintSub(t, gitlab, glSub)); code != http.StatusOK || !strings.Contains(body, `"gl"`) {
 		t.Errorf("GET /v1/profiles with a gitlab token = %d %q, want 200 listing gl", code, body)
 	}
 }
@@ -218,23 +190,15 @@ func TestReloadRefusedWhenItStopsAWorkingIssuer(t *testing.T) {
 	github := oidctest.Start(t, oidctest.Options{})
 	gitlab := oidctest.Start(t, oidctest.Options{})
 	gitlab.SetAvailable(false)
-	base := fmt.Sprintf(ambientConfig, github.URL())
-	base = withIssuer(base[:strings.Index(base, "  nightly:")], "gitlab", gitlab.URL())
-	path, cfg, write := configFile(t, base)
-	b, err := build(t.Context(), cfg, options{})
-	if err != nil {
-		t.Fatalf("build() = %v", err)
-	}
-	t.Cleanup(b.close)
-	hs := httptest.NewServer(b.api.Handler())
-	t.Cleanup(hs.Close)
-	if code, body := getBody(t, hs.URL+"/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "gitlab") {
+	base := withIssuer(webOnly(github.URL()), "gitlab", gitlab.URL())
+	b, url, path, write := serveReloadable(t, base, options{})
+	if code, body := getBody(t, url+"/readyz", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "gitlab") {
 		t.Fatalf("/readyz with gitlab down = %d %q, want 503 naming gitlab", code, body)
 	}
 
 	github.SetAvailable(false)
 	write(strings.Replace(base, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com, other]", 1))
-	err = b.reload(t.Context(), path)
+	err := b.reload(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), "the keys of issuer github cannot be fetched now") || strings.Contains(err.Error(), "gitlab") {
 		t.Fatalf("reload() changing github while it is down = %v, want a refusal naming github only", err)
 	}
@@ -245,9 +209,31 @@ func TestReloadRefusedWhenItStopsAWorkingIssuer(t *testing.T) {
 		t.Fatalf("reload() renaming github to gh while it is down = %v, want a refusal naming gh", err)
 	}
 	github.SetAvailable(true)
-	if code, body := getBody(t, hs.URL+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
+	if code, body := getBody(t, url+"/v1/profiles", mintSub(t, github, "repo:myorg/app:ref:refs/heads/main")); code != http.StatusOK || !strings.Contains(body, `"web"`) {
 		t.Errorf("GET /v1/profiles with a github token after the refused reload = %d %q, want 200 listing web", code, body)
 	}
+}
+
+// webOnly is ambientConfig for github at url without its ambient profile.
+func webOnly(url string) string {
+	cfg := fmt.Sprintf(ambientConfig, url)
+	return cfg[:strings.Index(cfg, "  nightly:")]
+}
+
+// serveReloadable builds a broker on yaml, written to a file it reloads,
+// and serves it; it returns the broker, its URL, the file's path and a
+// function that rewrites the file.
+func serveReloadable(t *testing.T, yaml string, o options) (b *broker, url, path string, write func(string)) {
+	t.Helper()
+	path, cfg, write := configFile(t, yaml)
+	b, err := build(t.Context(), cfg, o)
+	if err != nil {
+		t.Fatalf("build() = %v", err)
+	}
+	t.Cleanup(b.close)
+	hs := httptest.NewServer(b.api.Handler())
+	t.Cleanup(hs.Close)
+	return b, hs.URL, path, write
 }
 
 // glSub is the sub the gl profile of withIssuer admits.

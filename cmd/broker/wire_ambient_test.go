@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -92,8 +91,7 @@ func TestBuildWarnsWithoutAmbientCredentials(t *testing.T) {
 func TestReloadWarnsWithoutAmbientCredentials(t *testing.T) {
 	issuer := oidctest.Start(t, oidctest.Options{})
 	full := fmt.Sprintf(ambientConfig, issuer.URL())
-	webOnly := full[:strings.Index(full, "  nightly:")]
-	path, cfg, write := configFile(t, webOnly)
+	path, cfg, write := configFile(t, webOnly(issuer.URL()))
 	noAmbientCredentials(t)
 	core, logs := observer.New(zap.WarnLevel)
 	b, err := build(t.Context(), cfg, options{Log: zap.New(core)})

@@ -88,6 +88,34 @@ func TestProfilesWaitForIssuerIsBounded(t *testing.T) {
 	}
 }
 
+// hangUpWhenAsked sends a credentials request with token and hangs up as
+// soon as the broker has asked the issuer for path (the broker is then
+// waiting on the issuer), then waits for the client to have given up.
+func hangUpWhenAsked(t *testing.T, b *testBroker, token, path string) {
+	t.Helper()
+	asked := b.Issuer.Requests(path)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/v1/credentials/prod-deploy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	waitUntil(t, "the broker's request for "+path, func() bool { return b.Issuer.Requests(path) > asked })
+	cancel()
+	if err := <-errc; err == nil {
+		t.Fatalf("request answered, want the client to give up first")
+	}
+}
+
 // waitLine is what TestClientClosedWhileWaitingForIssuer checks of a log
 // entry.
 type waitLine struct {
@@ -102,28 +130,7 @@ type waitLine struct {
 func TestClientClosedWhileWaitingForIssuer(t *testing.T) {
 	b := newTestBroker(t, brokerOpts{}) // the 15s default request timeout: the client gives up first
 	reloadUnfetched(t, b)
-	asked := b.Issuer.Requests(oidctest.DiscoveryPath)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/v1/credentials/prod-deploy", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+b.mint(t))
-	errc := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
-	// Hang up once the broker is waiting on the issuer.
-	waitUntil(t, "the broker's discovery request", func() bool { return b.Issuer.Requests(oidctest.DiscoveryPath) > asked })
-	cancel()
-	if err := <-errc; err == nil {
-		t.Fatalf("request answered, want the client to give up first")
-	}
+	hangUpWhenAsked(t, b, b.mint(t), oidctest.DiscoveryPath)
 	// The handler notices the cancellation and logs the request.
 	accessLines := func() []waitLine {
 		var lines []waitLine
@@ -187,28 +194,7 @@ func TestClientClosedWhileRefetchingKeys(t *testing.T) {
 	// A refetch is allowed once an interval has passed since the last.
 	clk.Advance(auth.DefaultJWKSRefetchInterval)
 	b.Issuer.SetLatency(issuerLatency)
-	asked := b.Issuer.Requests(oidctest.KeysPath)
-
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/v1/credentials/prod-deploy", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	errc := make(chan error, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
-	waitUntil(t, "the broker's JWKS refetch", func() bool { return b.Issuer.Requests(oidctest.KeysPath) > asked })
-	cancel()
-	if err := <-errc; err == nil {
-		t.Fatalf("request answered, want the client to give up first")
-	}
+	hangUpWhenAsked(t, b, token, oidctest.KeysPath)
 	waitUntil(t, "the access-log line", func() bool {
 		return b.Logs.FilterMessage("request").FilterField(zap.String("route", "/v1/credentials/{profile}")).Len() > 0
 	})
