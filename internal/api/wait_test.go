@@ -30,15 +30,7 @@ func reloadUnfetched(t *testing.T, b *testBroker) {
 	// New makes its one attempt while the issuer is down.
 	b.Issuer.SetAvailable(false)
 	clk := newLimitClock()
-	v, err := auth.New(t.Context(), auth.Config{
-		Issuers: []auth.IssuerConfig{{Name: "github", URL: b.Issuer.URL(), Audiences: []string{"sts.amazonaws.com"}}},
-		Now:     clk.Now,
-	})
-	if err != nil {
-		t.Fatalf("auth.New() = %v", err)
-	}
-	// Close cancels the attempt a request left waiting on the slow issuer.
-	t.Cleanup(v.Close)
+	v := newClockedVerifier(t, b, clk)
 	if v.Ready() {
 		t.Fatalf("verifier Ready() = true after a start with the issuer down, want false")
 	}
@@ -51,6 +43,22 @@ func reloadUnfetched(t *testing.T, b *testBroker) {
 	if err := b.Server.Reload(v, newProfileSet(t, seedProfiles())); err != nil {
 		t.Fatalf("Reload() = %v", err)
 	}
+}
+
+// newClockedVerifier is a verifier of b's issuer on clk, closed when the
+// test ends (Close cancels an attempt a request left waiting on a slow
+// issuer); b.Server.Reload swaps it in.
+func newClockedVerifier(t *testing.T, b *testBroker, clk *limitClock) *auth.Verifier {
+	t.Helper()
+	v, err := auth.New(t.Context(), auth.Config{
+		Issuers: []auth.IssuerConfig{{Name: "github", URL: b.Issuer.URL(), Audiences: []string{"sts.amazonaws.com"}}},
+		Now:     clk.Now,
+	})
+	if err != nil {
+		t.Fatalf("auth.New() = %v", err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }
 
 // waitUntil polls cond until it holds, failing t after 5s.
@@ -175,14 +183,7 @@ func TestClientClosedWhileWaitingForIssuer(t *testing.T) {
 func TestClientClosedWhileRefetchingKeys(t *testing.T) {
 	b := newTestBroker(t, brokerOpts{})
 	clk := newLimitClock()
-	v, err := auth.New(t.Context(), auth.Config{
-		Issuers: []auth.IssuerConfig{{Name: "github", URL: b.Issuer.URL(), Audiences: []string{"sts.amazonaws.com"}}},
-		Now:     clk.Now,
-	})
-	if err != nil {
-		t.Fatalf("auth.New() = %v", err)
-	}
-	t.Cleanup(v.Close)
+	v := newClockedVerifier(t, b, clk)
 	if err := b.Server.Reload(v, newProfileSet(t, seedProfiles())); err != nil {
 		t.Fatalf("Reload() = %v", err)
 	}
