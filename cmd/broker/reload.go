@@ -63,8 +63,10 @@ func (b *broker) reload(ctx context.Context, path string) error {
 		return err
 	}
 	if verifier != b.verifier {
-		// Requests still running may use the old one; Close only stops
-		// its background issuer retries.
+		// Requests still running may use the old one, which still
+		// verifies; Close stops only its own background work (retries,
+		// periodic fetches): the issuers it shares with the new one carry
+		// on under the new one.
 		b.verifier.Close()
 	}
 	if len(stale) > 0 {

@@ -76,7 +76,8 @@ func TestReloadRefusesIssuerThatIsDown(t *testing.T) {
 // is then taken up by the new verifier.
 //
 // The new verifier's background retry cannot be shortened from here
-// (buildVerifier leaves IssuerRetryMin at its default, one
+// (buildVerifier, whose settings Reconfigure keeps, leaves IssuerRetryMin
+// at its default, one
 // JWKSRefetchInterval: 30s of real time), so the test brings the broker to
 // ready with a request, as a token for the issuer would, once the injected
 // clock has passed the one attempt per JWKSRefetchInterval that the reload

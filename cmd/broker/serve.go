@@ -26,9 +26,10 @@ Logs are JSON on stderr; audit events go to audit.sink (default stderr).
 Stops gracefully on SIGINT or SIGTERM: the listener closes and in-flight
 requests get server.request_timeout plus 5s to finish.
 SIGHUP re-reads FILE: issuers and profiles are swapped atomically if the new
-file is valid and no issuer would stop working: new and changed issuers are
-fetched (unchanged ones keep their keys), and while the broker is ready all
-of them must answer, while it is not, those that work now. Otherwise the
+file is valid and the swap would neither make a ready broker unready nor
+stop an issuer that works: new and changed issuers are fetched (unchanged
+ones keep their keys), and while the broker is ready all of them must
+answer, while it is not, those that work now. Otherwise the
 refusal is logged and the running configuration stays. Changes to server,
 aws, cache and audit need a restart.
 

@@ -21,18 +21,15 @@ import (
 // goroutine, no log line. broker_connections_refused_total counts it.
 type connLimiter struct {
 	net.Listener
-	srv     *http.Server
-	max     int64
-	open    *atomic.Int64
-	now     func() time.Time
-	swept   atomic.Int64 // UnixNano of the last closing of idle connections
-	refused func()
+	s     *Server      // s.conns counts the open connections
+	srv   *http.Server // serves them
+	max   int64        // s.cfg.MaxConnections
+	swept atomic.Int64 // UnixNano of the last closing of idle connections
 }
 
 // limitConns returns ln bounded by MaxConnections for srv.
 func (s *Server) limitConns(ln net.Listener, srv *http.Server) net.Listener {
-	return &connLimiter{Listener: ln, srv: srv, max: int64(s.cfg.MaxConnections), open: &s.conns, now: s.now,
-		refused: s.metrics.connsRefused.Inc}
+	return &connLimiter{Listener: ln, s: s, srv: srv, max: int64(s.cfg.MaxConnections)}
 }
 
 // Accept returns the next connection within the bound, closing those
@@ -43,10 +40,10 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := l.open.Add(1)
+		n := l.s.conns.Add(1)
 		if n > l.max {
-			l.open.Add(-1)
-			l.refused()
+			l.s.conns.Add(-1)
+			l.s.metrics.connsRefused.Inc()
 			_ = c.Close()
 			continue
 		}
@@ -62,7 +59,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 // turning keep-alives off closes the idle connections, and they are turned
 // on again at once (a response written in between closes its connection).
 func (l *connLimiter) closeIdle() {
-	now := l.now().UnixNano()
+	now := l.s.now().UnixNano()
 	last := l.swept.Load()
 	if now-last < int64(time.Second) || !l.swept.CompareAndSwap(last, now) {
 		return
@@ -72,7 +69,7 @@ func (l *connLimiter) closeIdle() {
 }
 
 // release uncounts a closed connection.
-func (l *connLimiter) release() { l.open.Add(-1) }
+func (l *connLimiter) release() { l.s.conns.Add(-1) }
 
 // countedConn uncounts itself on its first Close; net/http closes every
 // connection it accepted (the broker never hijacks one).

@@ -73,8 +73,7 @@ func TestMaxConnections(t *testing.T) {
 	}
 	metric := func(name string) string {
 		t.Helper()
-		_, body := b.get(t, "/metrics", "")
-		for line := range strings.Lines(string(body)) {
+		for line := range strings.Lines(b.metricsText(t)) {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
 				return v
 			}

@@ -70,7 +70,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsAttempts, m.stsLatency, m.rateLimited, m.connsRefused,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "broker_connections_open",
-			Help: "Open connections of the main listener, refused ones included until they close.",
+			Help: "Open connections of the main listener.",
 		}, func() float64 {
 			if m.connsOpenFn == nil {
 				return 0

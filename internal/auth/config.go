@@ -84,8 +84,9 @@ func (ic IssuerConfig) equal(o IssuerConfig) bool {
 // Config configures a [Verifier]. Zero values get the defaults above.
 type Config struct {
 	Issuers []IssuerConfig
-	// Now is the clock for exp, nbf and iat, the refetch interval and the
-	// issuer retry interval. It is also given to go-oidc. Default time.Now.
+	// Now is the clock for exp, nbf and iat, the refetch interval, the
+	// issuer retry interval and the keys' age (JWKSMaxAge). It is also
+	// given to go-oidc. Default time.Now.
 	Now func() time.Time
 	// HTTPClient is used for discovery and JWKS. Default: a client with a
 	// 10s timeout.
@@ -94,9 +95,11 @@ type Config struct {
 	MaxTokenBytes int
 	// Skew is the leeway on exp, nbf and iat. go-oidc has none on exp.
 	Skew time.Duration
-	// JWKSRefetchInterval is the minimum time between two JWKS fetches of
-	// one issuer, and between two initialisation attempts of an issuer that
-	// is down, whether a request or the background retry makes them.
+	// JWKSRefetchInterval is the minimum time between two JWKS refetches of
+	// one issuer for tokens no installed key verifies (the periodic fetches
+	// of JWKSMaxAge do not count), and between two initialisation attempts
+	// of an issuer that is down, whether a request or the background retry
+	// makes them.
 	JWKSRefetchInterval time.Duration
 	// JWKSMaxAge is how long an issuer's keys are used without a fetch: each
 	// initialised issuer's JWKS is fetched again this often, so a key the

@@ -16,19 +16,13 @@ type intervalGate struct {
 
 // allow reports whether an event may happen now and, if so, records it.
 func (g *intervalGate) allow() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	if !g.last.IsZero() && now.Sub(g.last) < g.interval {
-		return false
-	}
-	g.last = now
-	return true
+	_, ok := g.take()
+	return ok
 }
 
 // take is allow that also returns giveBack, which undoes the event, as if
 // it never happened, when it did not really take place (an attempt cut by
-// its own cancellation); a later event is not undone.
+// its owner's cancellation); a later event is not undone.
 func (g *intervalGate) take() (giveBack func(), ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -45,8 +45,7 @@ type keySet struct {
 	client   *http.Client
 	algs     []jose.SignatureAlgorithm // the issuer's pinned algorithms
 	timeout  time.Duration             // bounds one fetch
-	gate     *intervalGate             // at most one fetch per interval, on a miss
-	now      func() time.Time
+	gate     *intervalGate             // at most one fetch per interval, on a miss; its clock is k's
 	log      *zap.Logger
 	flight   singleflight.Group // concurrent misses share one refetch
 	snapshot atomic.Pointer[keySnapshot]
@@ -64,7 +63,6 @@ func newKeySet(jwksURL string, client *http.Client, now func() time.Time, interv
 		client:  client,
 		timeout: client.Timeout,
 		gate:    &intervalGate{now: now, interval: interval},
-		now:     now,
 		log:     log,
 	}
 	if k.timeout <= 0 {
@@ -105,7 +103,8 @@ func (k *keySet) fetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, er
 }
 
 // refresh fetches the JWKS if the installed keys were fetched maxAge ago or
-// more (on k's clock), and returns how long until they are due again. It
+// more (on k's clock), and returns how long until they are due again; a
+// failed fetch returns its error (the keys are still due). It
 // does not count towards the interval of [keySet.fetch]: a rotation that
 // comes right after a scheduled refresh is still picked up by the first
 // token with the new kid. Several callers (the verifiers before and after a
@@ -113,11 +112,13 @@ func (k *keySet) fetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, er
 func (k *keySet) refresh(ctx context.Context, maxAge time.Duration) (time.Duration, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if age := k.now().Sub(k.fetched); age < maxAge {
+	if age := k.gate.now().Sub(k.fetched); age < maxAge {
 		return maxAge - age, nil
 	}
-	_, err := k.fetchLocked(ctx)
-	return maxAge, err
+	if _, err := k.fetchLocked(ctx); err != nil {
+		return 0, err
+	}
+	return maxAge, nil
 }
 
 // fetchLocked fetches and installs the JWKS; the caller holds mu.
@@ -128,7 +129,7 @@ func (k *keySet) fetchLocked(ctx context.Context) (*keySnapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
 	}
-	k.fetched = k.now()
+	k.fetched = k.gate.now()
 	cur := k.snapshot.Load()
 	next := newKeySnapshot(keys)
 	// Security: the generation moves only when the usable keys change, so
@@ -215,8 +216,9 @@ func (k *keySet) refetch(ctx context.Context, seen *keySnapshot) (*keySnapshot, 
 		if r.Err == nil {
 			return r.Val.(*keySnapshot), nil
 		}
-		// A flight that ended just before ours may have installed keys
-		// since seen was loaded (ours was then refused): retry with them.
+		// The flight may be another caller's, started from other keys
+		// than ours: if the keys changed since ours were loaded (a fetch
+		// that ended meanwhile), retry with them.
 		if cur := k.snapshot.Load(); cur != seen {
 			return cur, nil
 		}

@@ -159,12 +159,19 @@ func TestMissDuringRefreshUsesItsKeys(t *testing.T) {
 		t.Fatalf("JWKS requests = %d after 5s, want a scheduled refresh under way", ti.jwksRequests())
 	}
 	ti.setKeys(k1, k2) // the rotation the hanging refresh will see
+	keys := v.issuers[0].state.Load().keys
+	checked := keys.checks.Load()
 	errc := make(chan error, 1)
 	go func() {
 		_, err := v.Verify(t.Context(), sign(t, k2, k2.kid, ti.claims(time.Now())))
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond) // the miss waits for the refresh's lock
+	// The miss has been seen (no installed key verifies it); from there it
+	// goes straight to the refetch, which waits for the refresh's lock.
+	if !eventually(func() bool { return keys.checks.Load() > checked }) {
+		t.Fatalf("the token never reached the key set")
+	}
+	time.Sleep(20 * time.Millisecond)
 	ti.setHang(nil)
 	close(hang)
 	if err := <-errc; err != nil {

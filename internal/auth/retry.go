@@ -107,7 +107,7 @@ func (v *Verifier) refresh(ctx context.Context, is *issuer) {
 				return
 			}
 			is.log.Warn("issuer keys not refreshed; the installed ones stay in use", zap.Error(err))
-			wait = min(wait, v.cfg.IssuerRetryMax)
+			wait = min(v.cfg.JWKSMaxAge, v.cfg.IssuerRetryMax)
 		}
 		timer := time.NewTimer(wait)
 		select {

@@ -19,8 +19,11 @@ type Verifier struct {
 	byName  map[string]*issuer
 	cache   *verifiedCache // nil when disabled
 
-	bg         *background // retries of issuers down at New, fetches requests started
-	refreshers *background // the periodic key fetches (refresh)
+	bg *background // retries of issuers down at New, fetches requests started
+	// refreshers runs the periodic key fetches (refresh). It is apart from
+	// bg because bg's goroutines end by themselves once every issuer is
+	// ready, while these run until Close.
+	refreshers *background
 }
 
 // New validates cfg and builds one verifier per issuer, trying discovery and
@@ -41,14 +44,17 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 
 // Reconfigure returns a new Verifier for issuers, with v's other settings.
 // An issuer whose [IssuerConfig] is unchanged is carried over with its
-// state: its keys stay installed and it is neither rediscovered nor
-// refetched, so a reload that adds an issuer does not depend on the others
-// answering at that moment. The others are built and tried as [New] does.
-// The new Verifier remembers no verified token.
+// state: its keys stay installed, and Reconfigure neither rediscovers nor
+// fetches it, so a reload that adds an issuer does not depend on the others
+// answering at that moment (their periodic fetches go on by their keys'
+// age). The others are built and tried as [New] does. The new Verifier
+// remembers no verified token.
 //
 // v keeps working. Its owner closes it once the new Verifier is in use:
-// [Verifier.Close] on v stops v's background work only, and the new
-// Verifier retries the carried-over issuers that are still down.
+// [Verifier.Close] on v stops v's background work only (an attempt v
+// started on a shared issuer is cancelled without costing it its
+// interval), and the new Verifier retries the carried-over issuers that are
+// still down and fetches their keys periodically.
 func (v *Verifier) Reconfigure(ctx context.Context, issuers []IssuerConfig) (*Verifier, error) {
 	cfg := v.cfg
 	cfg.Issuers = issuers
@@ -105,16 +111,17 @@ func build(ctx context.Context, cfg Config, prev []*issuer) (*Verifier, error) {
 	return v, nil
 }
 
-// Close stops the background retry of the issuers that were down at [New],
-// the periodic key fetches ([Config.JWKSMaxAge]) and the key fetches
-// requests started and stopped waiting for: it cancels them and waits for
-// them to end. The owner must call it when it stops
-// using the Verifier: on shutdown, and on the verifier a reload replaced
-// (not on one the reload kept). Close may be called more than once, and
-// concurrently. After Close the Verifier still verifies; an issuer still
-// down is then retried only by Verify, as tokens for it arrive, within the
-// request's own deadline, and keys are fetched again only for a token with
-// an unknown kid.
+// Close stops the Verifier's background work: the retries of issuers that
+// were down when it was built, its periodic key fetches
+// ([Config.JWKSMaxAge]) and the key fetches requests started and stopped
+// waiting for. It cancels them and waits for them to end. The owner must
+// call it when it stops using the Verifier: on shutdown, and on the
+// verifier a reload replaced (not on one the reload kept). Close may be
+// called more than once, and concurrently. After Close the Verifier still
+// verifies; an issuer still down is then retried only by Verify, as tokens
+// for it arrive, within the request's own deadline, and, unless a newer
+// Verifier shares the issuer, its keys are fetched again only for a token
+// with an unknown kid.
 func (v *Verifier) Close() {
 	if v.bg != nil {
 		v.bg.close()
