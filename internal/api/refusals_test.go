@@ -279,6 +279,23 @@ func TestRenderFailureOtherThanMissingClaim(t *testing.T) {
 		message: "the token's claims do not fit session_name"})
 }
 
+// A claim that would print an IAM wildcard into a session policy is
+// refused before any STS call: a workflow named "*" must not widen the
+// policy's Resource to every workflow's prefix.
+func TestPolicyWildcardClaimRefused(t *testing.T) {
+	pcs := seedProfiles()
+	pcs[0].Chain[1].Policy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/{{ .claims.workflow }}/*"}]}`
+	b := newTestBroker(t, brokerOpts{profiles: pcs[:1]})
+	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	claims["workflow"] = "*"
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	checkError(t, resp, body, wantError{status: 403, code: "insufficient_scope",
+		message: "the token's claims do not fit chain[1].policy"})
+	if n := b.STS.Calls("AssumeRoleWithWebIdentity"); n != 0 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 0", n)
+	}
+}
+
 // withoutSub returns a copy of claims without sub.
 func withoutSub(claims map[string]any) map[string]any {
 	out := make(map[string]any, len(claims))

@@ -55,6 +55,9 @@ func renderCause(err error) string {
 	if errors.Is(err, policy.ErrStructure) {
 		return policy.ErrStructure.Error()
 	}
+	if errors.Is(err, policy.ErrWildcard) {
+		return policy.ErrWildcard.Error()
+	}
 	var ee template.ExecError
 	if !errors.As(err, &ee) {
 		return "template failed"

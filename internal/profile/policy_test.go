@@ -2,6 +2,7 @@ package profile
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -17,7 +18,7 @@ const tenantPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Ac
 
 // breakout is a workflow name that, unescaped, ends the Resource string and
 // adds a statement granting another tenant's prefix.
-const breakout = `x/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`
+const breakout = `x"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`
 
 // policyEscapeTests render tenantPolicy with workflow set to in.
 var policyEscapeTests = []struct {
@@ -32,7 +33,7 @@ var policyEscapeTests = []struct {
 	{
 		name:    "breakout-stays-in-its-string",
 		in:      breakout,
-		wantRaw: `x/*\"},{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::artifacts/myorg/victim`,
+		wantRaw: `x\"},{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::artifacts/myorg/victim`,
 	},
 	{name: "quote", in: `a"b`, wantRaw: `a\"b`},
 	{name: "trailing-backslash", in: `a\`, wantRaw: `a\\`},
@@ -83,6 +84,40 @@ func TestRenderPolicyEscapesClaims(t *testing.T) {
 				t.Errorf("rendered statements (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRenderPolicyRefusesWildcards: JSON escaping leaves *, ? and ${ as
+// they are, and IAM would read them as wildcards or a policy variable: a
+// workflow named "*" would grant every workflow's prefix. A claim printed
+// into a policy with any of them is refused (403 insufficient_scope at the
+// API), and the error does not quote it.
+func TestRenderPolicyRefusesWildcards(t *testing.T) {
+	cfg := prodDeploy()
+	cfg.Chain[1].Policy = tenantPolicy
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	for _, workflow := range []string{"*", "build?", "a/*/b", "${aws:username}", "x${aws:PrincipalTag/repo}"} {
+		t.Run(workflow, func(t *testing.T) {
+			claims := githubClaims("1")
+			claims["workflow"] = workflow
+			_, err := p.Render(githubIdentity(claims), testToken)
+			var re *RenderError
+			if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, policy.ErrWildcard) || re.ClaimMissing() {
+				t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for ErrWildcard", err)
+			}
+			if len(workflow) > 2 && strings.Contains(err.Error(), workflow) { // "*" is in the message itself
+				t.Errorf("Render() error %q quotes the claim", err)
+			}
+		})
+	}
+	// Neither $ nor { alone is a policy variable.
+	claims := githubClaims("1")
+	claims["workflow"] = "cost-$5-{x}"
+	if _, err := p.Render(githubIdentity(claims), testToken); err != nil {
+		t.Errorf("Render() with $ and { apart error = %v, want nil", err)
 	}
 }
 
@@ -313,8 +348,11 @@ func FuzzRenderPolicy(f *testing.F) {
 		claims := githubClaims("1")
 		claims["workflow"] = workflow
 		plan, err := p.Render(githubIdentity(claims), testToken)
-		if err != nil {
-			t.Fatalf("Render(%q) error = %v", workflow, err)
+		if wildcard := strings.ContainsAny(workflow, "*?") || strings.Contains(workflow, "${"); wildcard || err != nil {
+			if !wildcard || !errors.Is(err, policy.ErrWildcard) {
+				t.Fatalf("Render(%q) error = %v, want ErrWildcard exactly when the claim holds *, ? or ${", workflow, err)
+			}
+			return
 		}
 		var doc struct{ Statement []map[string]string }
 		if err := json.Unmarshal([]byte(plan.Hops[1].Policy), &doc); err != nil {

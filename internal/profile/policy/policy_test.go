@@ -21,7 +21,7 @@ func TestTemplateCheckOutput(t *testing.T) {
 		wantErr  error // for the unescaped output
 	}{
 		{name: "plain", workflow: "build"},
-		{name: "added-statement", workflow: `x/*"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`, wantErr: ErrStructure},
+		{name: "added-statement", workflow: `x"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`, wantErr: ErrStructure},
 		{name: "invalid-json", workflow: `"`, wantErr: ErrStructure},
 		{name: "added-key", workflow: `x","Condition":{},"Sid":"`, wantErr: ErrStructure},
 		{name: "string-to-number", workflow: `","Resource":1,"X":"`, wantErr: ErrStructure},
