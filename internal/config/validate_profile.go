@@ -85,18 +85,25 @@ func (ps *problems) conditions(path string, p *Profile) {
 	// Some conditions say nothing about who the caller is: one on iss (the
 	// verifier already requires the issuer's URL) or aud (chosen by whoever
 	// requests the token: anyone can get a GitHub token for
-	// sts.amazonaws.com), and a StringLike pattern made only of * and ?,
-	// which requires only that the token carries the claim. A profile
-	// whose conditions are all like that is as open as one without.
+	// sts.amazonaws.com), a StringLike pattern made only of * and ?,
+	// which requires only that the token carries the claim, and a sub
+	// pattern with a wildcard right after the issuer's fixed prefix
+	// (repo:*, project_path:*, system:serviceaccount:*), which every token
+	// of that issuer matches. A profile whose conditions are all like that
+	// is as open as one without.
 	identifies := false
 	for claim, values := range p.Conditions.StringEquals {
 		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud")
 	}
 	for claim, values := range p.Conditions.StringLike {
-		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud" && !slices.ContainsFunc(values, matchesAny))
+		weak := matchesAny
+		if claim == "sub" {
+			weak = func(p string) bool { return matchesAny(p) || openSub(p) }
+		}
+		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud" && !slices.ContainsFunc(values, weak))
 	}
 	if p.Conditions.Len() > 0 && !identifies {
-		ps.add(path, "no condition says who the caller is: conditions on iss or aud, and StringLike patterns of only * and ?, are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns open right after the issuer's prefix (repo:*, project_path:*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
 	}
 	ops := []struct {
 		name string
@@ -113,6 +120,24 @@ func (ps *problems) conditions(path string, p *Profile) {
 			}
 		}
 	}
+}
+
+// subPrefixes are the fixed starts of the sub claim of GitHub Actions,
+// GitLab CI, Kubernetes service-account, Buildkite and CircleCI tokens
+// (wire-facts §6); what follows names the owner, project, namespace or
+// organisation.
+var subPrefixes = []string{"repo:", "project_path:", "system:serviceaccount:", "organization:", "org/"}
+
+// openSub reports whether a StringLike pattern on sub has a wildcard right
+// after one of subPrefixes, so that it matches every token of that issuer
+// (the deploy module refuses the same subjects in trust policies).
+func openSub(pattern string) bool {
+	for _, prefix := range subPrefixes {
+		if rest, ok := strings.CutPrefix(pattern, prefix); ok && (rest == "" || rest[0] == '*' || rest[0] == '?') {
+			return true
+		}
+	}
+	return false
 }
 
 // matchesAny reports whether a StringLike pattern matches every value

@@ -33,6 +33,23 @@ var validateTests = []struct {
 		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
 	},
 	{
+		// sub open right after the issuer's prefix: every repository,
+		// project or namespace.
+		name: "conditions-open-sub",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: ["repo:myorg/app:*", "repo:*"]}, StringEquals: {aud: sts.amazonaws.com}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
+	},
+	{
+		name: "conditions-open-sub-gitlab-kubernetes",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: ["project_path:*", "system:serviceaccount:?*"]}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
+	},
+	{
+		// Pinned right after the prefix, or open but beside a restriction.
+		name: "valid-sub-pinned-or-restricted",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/*", "repo:*", "system:serviceaccount:ci:*"], repository_owner: myorg}}, chain: [` + validHop1 + `]}`),
+	},
+	{
 		name: "no-issuers",
 		yaml: "profiles: {p: {issuer: github, conditions: " + validCond + ", chain: [" + validHop1 + "]}}",
 		want: []string{
@@ -348,7 +365,7 @@ var validateTests = []struct {
 	{
 		name: "conditions-match-any-token",
 		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", aud: ["sts.amazonaws.com", "?*"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is: conditions on iss or aud, and StringLike patterns of only * and ?, are met by any token from issuer "github" that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)`},
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns open right after the issuer's prefix (repo:*, project_path:*, system:serviceaccount:*) are met by any token from issuer "github" that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
