@@ -3,6 +3,7 @@ package profile
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -17,8 +18,10 @@ import (
 const tenantPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/{{ .claims.repository }}/{{ .claims.workflow }}/*"}]}`
 
 // breakout is a workflow name that, unescaped, ends the Resource string and
-// adds a statement granting another tenant's prefix.
-const breakout = `x"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`
+// adds a key to the statement: a second Action, which JSON decoders take
+// over the first. (A breakout that adds a statement needs { and is refused
+// before escaping: see TestRenderPolicyRefusesWildcards.)
+const breakout = `x","Action":"s3:PutObject`
 
 // policyEscapeTests render tenantPolicy with workflow set to in.
 var policyEscapeTests = []struct {
@@ -33,11 +36,11 @@ var policyEscapeTests = []struct {
 	{
 		name:    "breakout-stays-in-its-string",
 		in:      breakout,
-		wantRaw: `x\"},{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::artifacts/myorg/victim`,
+		wantRaw: `x\",\"Action\":\"s3:PutObject`,
 	},
 	{name: "quote", in: `a"b`, wantRaw: `a\"b`},
 	{name: "trailing-backslash", in: `a\`, wantRaw: `a\\`},
-	{name: "backslash-quote", in: `\"},{`, wantRaw: `\\\"},{`},
+	{name: "backslash-quote", in: `\"],"`, wantRaw: `\\\"],\"`},
 	{name: "newline-tab-return", in: "a\nb\tc\rd", wantRaw: `a\nb\tc\rd`},
 	{name: "control-characters", in: "\x00\x01\x08\x0c\x1f\x7f", wantRaw: `\u0000\u0001\b\f\u001f` + "\x7f"},
 	{name: "unicode-line-separators", in: "a\u2028b\u2029c", wantRaw: `a\u2028b\u2029c`},
@@ -87,37 +90,52 @@ func TestRenderPolicyEscapesClaims(t *testing.T) {
 	}
 }
 
-// TestRenderPolicyRefusesWildcards: JSON escaping leaves *, ? and ${ as
-// they are, and IAM would read them as wildcards or a policy variable: a
+// TestRenderPolicyRefusesWildcards: JSON escaping leaves *, ?, $ and {
+// as they are, and IAM would read them as wildcards or a policy variable: a
 // workflow named "*" would grant every workflow's prefix. A claim printed
 // into a policy with any of them is refused (403 insufficient_scope at the
-// API), and the error does not quote it.
+// API), and the error does not quote it. $ and { are refused apart too: a
+// variable split across two outputs, or an output and the template's
+// text, is one all the same.
 func TestRenderPolicyRefusesWildcards(t *testing.T) {
-	cfg := prodDeploy()
-	cfg.Chain[1].Policy = tenantPolicy
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New() error = %v", err)
+	const (
+		two   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/{{ .claims.workflow }}{{ .claims.environment }}/x"}]}`
+		items = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/{{ range .claims.groups }}{{ . }}{{ end }}/x"}]}`
+		text  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/${{ .claims.workflow }}/x"}]}`
+	)
+	tests := []struct {
+		name, policy string
+		claims       map[string]any
+	}{
+		{name: "star", policy: tenantPolicy, claims: map[string]any{"workflow": "*"}},
+		{name: "question", policy: tenantPolicy, claims: map[string]any{"workflow": "build?"}},
+		{name: "star-inside", policy: tenantPolicy, claims: map[string]any{"workflow": "a/*/b"}},
+		{name: "variable", policy: tenantPolicy, claims: map[string]any{"workflow": "${aws:username}"}},
+		{name: "variable-across-two-claims", policy: two, claims: map[string]any{"workflow": "$", "environment": "{aws:username}"}},
+		{name: "variable-across-range-items", policy: items, claims: map[string]any{"groups": []any{"$", "{aws:PrincipalTag/team}"}}},
+		{name: "variable-with-template-text", policy: text, claims: map[string]any{"workflow": "{aws:username}"}},
 	}
-	for _, workflow := range []string{"*", "build?", "a/*/b", "${aws:username}", "x${aws:PrincipalTag/repo}"} {
-		t.Run(workflow, func(t *testing.T) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := prodDeploy()
+			cfg.Chain[1].Policy = tt.policy
+			p, err := New(cfg)
+			if err != nil {
+				t.Fatalf("New() error = %v", err)
+			}
 			claims := githubClaims("1")
-			claims["workflow"] = workflow
-			_, err := p.Render(githubIdentity(claims), testToken)
+			maps.Copy(claims, tt.claims)
+			_, err = p.Render(githubIdentity(claims), testToken)
 			var re *RenderError
 			if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, policy.ErrWildcard) || re.ClaimMissing() {
 				t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for ErrWildcard", err)
 			}
-			if len(workflow) > 2 && strings.Contains(err.Error(), workflow) { // "*" is in the message itself
-				t.Errorf("Render() error %q quotes the claim", err)
+			for _, v := range tt.claims {
+				if s, ok := v.(string); ok && len(s) > 2 && strings.Contains(err.Error(), s) {
+					t.Errorf("Render() error %q quotes the claim", err)
+				}
 			}
 		})
-	}
-	// Neither $ nor { alone is a policy variable.
-	claims := githubClaims("1")
-	claims["workflow"] = "cost-$5-{x}"
-	if _, err := p.Render(githubIdentity(claims), testToken); err != nil {
-		t.Errorf("Render() with $ and { apart error = %v, want nil", err)
 	}
 }
 
@@ -348,9 +366,9 @@ func FuzzRenderPolicy(f *testing.F) {
 		claims := githubClaims("1")
 		claims["workflow"] = workflow
 		plan, err := p.Render(githubIdentity(claims), testToken)
-		if wildcard := strings.ContainsAny(workflow, "*?") || strings.Contains(workflow, "${"); wildcard || err != nil {
+		if wildcard := strings.ContainsAny(workflow, "*?${"); wildcard || err != nil {
 			if !wildcard || !errors.Is(err, policy.ErrWildcard) {
-				t.Fatalf("Render(%q) error = %v, want ErrWildcard exactly when the claim holds *, ? or ${", workflow, err)
+				t.Fatalf("Render(%q) error = %v, want ErrWildcard exactly when the claim holds *, ?, $ or {", workflow, err)
 			}
 			return
 		}

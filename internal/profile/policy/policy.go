@@ -14,10 +14,13 @@
 //     with its actions removed is a JSON object;
 //   - every action's output is escaped as JSON string content: Parse
 //     appends an escaping function to its pipeline, as html/template appends
-//     its escapers. An output holding *, ? or ${ fails the execution
+//     its escapers. An output holding *, ?, $ or { fails the execution
 //     ([ErrWildcard]): JSON escaping leaves them as they are, and IAM would
 //     read them as wildcards or a policy variable, so a claim such as a
-//     free-text workflow name "*" would widen a Resource to every tenant's;
+//     free-text workflow name "*" would widen a Resource to every tenant's.
+//     $ and { are refused on their own, not only as ${: a variable can be
+//     split across two outputs (two claims, two items of a range) or an
+//     output and the template's text;
 //   - [Template.CheckOutput] tells whether a rendered policy has the
 //     template's JSON structure, in case the two above ever disagree.
 //
@@ -46,9 +49,9 @@ var (
 	// ErrStructure: a rendered policy is not JSON with the template's
 	// structure.
 	ErrStructure = errors.New("rendered policy does not have the template's JSON structure")
-	// ErrWildcard: an action printed *, ? or ${, which IAM would read as a
-	// wildcard or a policy variable, not as the claim's text.
-	ErrWildcard = errors.New("a value printed into the policy holds *, ? or ${ (an IAM wildcard or policy variable)")
+	// ErrWildcard: an action printed *, ?, $ or {, which IAM would read as
+	// a wildcard or as part of a policy variable, not as the claim's text.
+	ErrWildcard = errors.New("a value printed into the policy holds *, ?, $ or { (an IAM wildcard or part of a policy variable)")
 )
 
 // Template is a parsed, checked and escaping policy template. It is safe for
@@ -154,14 +157,14 @@ func jsonShape(doc []byte) ([]json.Token, error) {
 // characters, U+2028 and U+2029, and invalid UTF-8 (replaced by U+FFFD).
 // <, > and & are left as they are (SetEscapeHTML(false)): a policy is read
 // by IAM, never by a browser, and the rendered policy is logged and
-// compared, so it should read as written. An output holding *, ? or ${
+// compared, so it should read as written. An output holding *, ?, $ or {
 // is refused with ErrWildcard.
 func escape(v any) (string, error) {
 	s := "<no value>" // what text/template prints for a null, as from range
 	if v != nil {
 		s = fmt.Sprint(v)
 	}
-	if strings.ContainsAny(s, "*?") || strings.Contains(s, "${") {
+	if strings.ContainsAny(s, "*?${") {
 		return "", ErrWildcard
 	}
 	var b bytes.Buffer

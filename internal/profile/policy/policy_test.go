@@ -21,6 +21,7 @@ func TestTemplateCheckOutput(t *testing.T) {
 		wantErr  error // for the unescaped output
 	}{
 		{name: "plain", workflow: "build"},
+		{name: "added-action", workflow: `x","Action":"s3:PutObject`, wantErr: ErrStructure},
 		{name: "added-statement", workflow: `x"},{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/myorg/victim`, wantErr: ErrStructure},
 		{name: "invalid-json", workflow: `"`, wantErr: ErrStructure},
 		{name: "added-key", workflow: `x","Condition":{},"Sid":"`, wantErr: ErrStructure},
@@ -38,11 +39,15 @@ func TestTemplateCheckOutput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := map[string]any{"claims": map[string]any{"repository": "myorg/app", "workflow": tt.workflow}}
 			var escaped, raw strings.Builder
-			if err := p.Execute(&escaped, data); err != nil {
+			switch err := p.Execute(&escaped, data); {
+			case errors.Is(err, ErrWildcard):
+				// Refused before escaping matters ({ of an added object).
+			case err != nil:
 				t.Fatalf("Execute() error = %v", err)
-			}
-			if err := p.CheckOutput(escaped.String()); err != nil {
-				t.Errorf("CheckOutput(escaped %s) = %v, want nil", escaped.String(), err)
+			default:
+				if err := p.CheckOutput(escaped.String()); err != nil {
+					t.Errorf("CheckOutput(escaped %s) = %v, want nil", escaped.String(), err)
+				}
 			}
 			if err := unescaped.Execute(&raw, data); err != nil {
 				t.Fatalf("Execute() unescaped error = %v", err)
