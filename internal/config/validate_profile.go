@@ -87,10 +87,9 @@ func (ps *problems) conditions(path string, p *Profile) {
 	// requests the token: anyone can get a GitHub token for
 	// sts.amazonaws.com), a StringLike pattern made only of * and ?,
 	// which requires only that the token carries the claim, and a sub
-	// pattern with a wildcard right after the issuer's fixed prefix
-	// (repo:*, project_path:*, system:serviceaccount:*), which every token
-	// of that issuer matches. A profile whose conditions are all like that
-	// is as open as one without.
+	// pattern that leaves the owner open (see openSub), which tokens of
+	// anyone's repositories match. A profile whose conditions are all like
+	// that is as open as one without.
 	identifies := false
 	for claim, values := range p.Conditions.StringEquals {
 		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud")
@@ -103,7 +102,7 @@ func (ps *problems) conditions(path string, p *Profile) {
 		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud" && !slices.ContainsFunc(values, weak))
 	}
 	if p.Conditions.Len() > 0 && !identifies {
-		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns open right after the issuer's prefix (repo:*, project_path:*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns that leave the owner open (*:ref:refs/heads/main, repo:*, repo:myorg*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
 	}
 	ops := []struct {
 		name string
@@ -124,16 +123,36 @@ func (ps *problems) conditions(path string, p *Profile) {
 
 // subPrefixes are the fixed starts of the sub claim of GitHub Actions,
 // GitLab CI, Kubernetes service-account, Buildkite and CircleCI tokens
-// (wire-facts §6); what follows names the owner, project, namespace or
-// organisation.
-var subPrefixes = []string{"repo:", "project_path:", "system:serviceaccount:", "organization:", "org/"}
+// (wire-facts §6), each with the characters that end the owner, group,
+// namespace or organisation that follows it.
+var subPrefixes = []struct{ prefix, ends string }{
+	{"repo:", "/@"}, // repo:OWNER/REPO:…, repo:OWNER@ID/REPO@ID:…
+	{"project_path:", "/"},
+	{"system:serviceaccount:", ":"},
+	{"organization:", ":"},
+	{"org/", "/"},
+}
 
-// openSub reports whether a StringLike pattern on sub has a wildcard right
-// after one of subPrefixes, so that it matches every token of that issuer
-// (the deploy module refuses the same subjects in trust policies).
+// openSub reports whether a StringLike pattern on sub leaves open who the
+// caller is: a wildcard first (*:ref:refs/heads/main matches every
+// repository's main), inside or right after one of subPrefixes (re*,
+// repo:*), or before the owner that follows the prefix ends (repo:myorg*
+// also matches repo:myorg-evil/…). The deploy module refuses the first
+// two kinds of subject in trust policies too.
 func openSub(pattern string) bool {
-	for _, prefix := range subPrefixes {
-		if rest, ok := strings.CutPrefix(pattern, prefix); ok && (rest == "" || rest[0] == '*' || rest[0] == '?') {
+	i := strings.IndexAny(pattern, "*?")
+	if i < 0 {
+		return false
+	}
+	lit := pattern[:i]
+	if lit == "" {
+		return true
+	}
+	for _, sp := range subPrefixes {
+		if strings.HasPrefix(sp.prefix, lit) {
+			return true
+		}
+		if owner, ok := strings.CutPrefix(lit, sp.prefix); ok && !strings.ContainsAny(owner, sp.ends) {
 			return true
 		}
 	}

@@ -45,9 +45,21 @@ var validateTests = []struct {
 		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
 	},
 	{
-		// Pinned right after the prefix, or open but beside a restriction.
+		// A leading wildcard, one inside the prefix, or one before the
+		// owner ends (repo:myorg* also matches repo:myorg-evil/…).
+		name: "conditions-open-sub-owner",
+		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: ["*:ref:refs/heads/main", "re*", "repo:myorg*", "project_path:mygroup?*", "system:serviceaccount:ci*"]}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
+	},
+	{
+		// Pinned owners (either GitHub form), or open but beside a
+		// restriction.
 		name: "valid-sub-pinned-or-restricted",
-		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/*", "repo:*", "system:serviceaccount:ci:*"], repository_owner: myorg}}, chain: [` + validHop1 + `]}`),
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/*", "repo:myorg@123/*", "project_path:mygroup/*", "system:serviceaccount:ci:*", "organization:acme:pipeline:*"]}}, chain: [` + validHop1 + `]}`),
+	},
+	{
+		name: "valid-open-sub-beside-a-restriction",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "repo:*"}, StringEquals: {repository_owner: myorg}}, chain: [` + validHop1 + `]}`),
 	},
 	{
 		name: "no-issuers",
@@ -365,7 +377,7 @@ var validateTests = []struct {
 	{
 		name: "conditions-match-any-token",
 		yaml: prof(`{issuer: github, source: ambient, conditions: {StringLike: {sub: "*", aud: ["sts.amazonaws.com", "?*"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns open right after the issuer's prefix (repo:*, project_path:*, system:serviceaccount:*) are met by any token from issuer "github" that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)`},
+		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns that leave the owner open (*:ref:refs/heads/main, repo:*, repo:myorg*, system:serviceaccount:*) are met by any token from issuer "github" that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)`},
 	},
 	{
 		name: "ambient-no-conditions",
@@ -588,4 +600,36 @@ func tags(n int) string {
 		fmt.Fprintf(&b, "k%d: v", i)
 	}
 	return b.String()
+}
+
+// TestOpenSub: which sub patterns leave open who the caller is.
+func TestOpenSub(t *testing.T) {
+	for pattern, want := range map[string]bool{
+		"*":                          true,
+		"*:ref:refs/heads/main":      true, // every repository's main
+		"?*:environment:prod":        true,
+		"r*":                         true, // inside the prefix
+		"repo*":                      true,
+		"repo:*":                     true,
+		"repo:?*":                    true,
+		"repo:myorg*":                true, // repo:myorg-evil/… too
+		"repo:myorg?*":               true,
+		"project_path:mygroup*":      true,
+		"system:serviceaccount:*":    true,
+		"system:serviceaccount:ci*":  true,
+		"organization:*":             true,
+		"org/*":                      true,
+		"repo:myorg/*":               false,
+		"repo:myorg@123/*":           false,
+		"repo:myorg/app:ref:*":       false,
+		"project_path:mygroup/*":     false,
+		"system:serviceaccount:ci:*": false,
+		"organization:acme:*":        false,
+		"repo:myorg/app":             false, // no wildcard
+		"user:alice*":                false, // an unknown format: only a leading wildcard counts
+	} {
+		if got := openSub(pattern); got != want {
+			t.Errorf("openSub(%q) = %v, want %v", pattern, got, want)
+		}
+	}
 }
