@@ -10,9 +10,9 @@ import (
 // "none" and HS256 can never be allowed by configuration.
 var algorithms = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
 
-// issuers checks the issuers list and returns the set of their names.
-func (ps *problems) issuers(is []Issuer) map[string]bool {
-	names := make(map[string]bool, len(is))
+// issuers checks the issuers list and returns their URLs by name.
+func (ps *problems) issuers(is []Issuer) map[string]string {
+	names := make(map[string]string, len(is))
 	if len(is) == 0 {
 		ps.add("issuers", "at least one issuer is required")
 		return names
@@ -28,7 +28,7 @@ func (ps *problems) issuers(is []Issuer) map[string]bool {
 			ps.add(path+".name", "duplicate issuer name %q (also issuers[%d])", iss.Name, j)
 		default:
 			firstName[iss.Name] = i
-			names[iss.Name] = true
+			names[iss.Name] = iss.URL
 		}
 		ps.issuerURL(path+".url", iss.URL)
 		if j, dup := firstURL[iss.URL]; dup && iss.URL != "" {

@@ -33,7 +33,7 @@ var (
 	tagKey      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 )
 
-func (ps *problems) profile(name string, p *Profile, issuers map[string]bool) {
+func (ps *problems) profile(name string, p *Profile, issuers map[string]string) {
 	path := "profiles." + name
 	if !profileName.MatchString(name) || strings.Trim(name, ".") == "" {
 		ps.add("profiles", "invalid profile name %q: want 1 to 64 of A-Z a-z 0-9 _ . - and not only dots (names appear in URLs)", name)
@@ -42,10 +42,11 @@ func (ps *problems) profile(name string, p *Profile, issuers map[string]bool) {
 		ps.add(path, "empty profile")
 		return
 	}
+	issuerURL, known := issuers[p.Issuer]
 	switch {
 	case p.Issuer == "":
 		ps.add(path+".issuer", "required")
-	case !issuers[p.Issuer]:
+	case !known:
 		ps.add(path+".issuer", "unknown issuer %q", p.Issuer)
 	}
 	// web reports whether hop 1 is AssumeRoleWithWebIdentity. An unknown
@@ -58,7 +59,7 @@ func (ps *problems) profile(name string, p *Profile, issuers map[string]bool) {
 	default:
 		ps.add(path+".source", "unknown source %q (want web_identity or ambient)", p.Source)
 	}
-	ps.conditions(path+".conditions", p)
+	ps.conditions(path+".conditions", p, issuerURL)
 	ps.template(path+".session_name", p.SessionName)
 	ps.template(path+".source_identity", p.SourceIdentity)
 	if len(p.SourceIdentity) >= 4 && strings.EqualFold(p.SourceIdentity[:4], "aws:") {
@@ -78,7 +79,7 @@ func (ps *problems) profile(name string, p *Profile, issuers map[string]bool) {
 	}
 }
 
-func (ps *problems) conditions(path string, p *Profile) {
+func (ps *problems) conditions(path string, p *Profile, issuerURL string) {
 	if p.Conditions.Len() == 0 {
 		ps.add(path, "at least one condition is required: without one, every token from issuer %q could use this profile", p.Issuer)
 	}
@@ -101,8 +102,11 @@ func (ps *problems) conditions(path string, p *Profile) {
 		}
 		identifies = identifies || len(values) == 0 || (claim != "iss" && claim != "aud" && !slices.ContainsFunc(values, weak))
 	}
-	if p.Conditions.Len() > 0 && !identifies {
+	switch {
+	case p.Conditions.Len() > 0 && !identifies:
 		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns that leave the owner open (*:ref:refs/heads/main, repo:*, repo:myorg*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
+	case p.Conditions.Len() > 0 && githubIssuer(issuerURL) && !pinsGitHubOwner(p.Conditions):
+		ps.add(path, "issuer %q is GitHub Actions', shared by every repository on GitHub, and a repository may choose its sub's format: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)", p.Issuer)
 	}
 	ops := []struct {
 		name string

@@ -52,10 +52,32 @@ var validateTests = []struct {
 		want: []string{`test.yaml: profiles.p.conditions: no condition says who the caller is`},
 	},
 	{
-		// Pinned owners (either GitHub form), or open but beside a
-		// restriction.
-		name: "valid-sub-pinned-or-restricted",
-		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/*", "repo:myorg@123/*", "project_path:mygroup/*", "system:serviceaccount:ci:*", "organization:acme:pipeline:*"]}}, chain: [` + validHop1 + `]}`),
+		// Pinned owners in each format (on an issuer other than GitHub's,
+		// which asks for GitHub's format).
+		name: "valid-sub-pinned",
+		yaml: strings.Replace(prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/*", "repo:myorg@123/*", "project_path:mygroup/*", "system:serviceaccount:ci:*", "organization:acme:pipeline:*"]}}, chain: [`+validHop1+`]}`),
+			"https://token.actions.githubusercontent.com", "https://ci.example.com", 1),
+	},
+	{
+		// On GitHub's shared issuer a condition must name the owner:
+		// environment, ref, workflow or a custom-format sub are met by
+		// anyone's repositories.
+		name: "github-owner-not-named",
+		yaml: prof(`{issuer: github, conditions: {StringEquals: {environment: prod, ref: refs/heads/main, sub: "environment:prod"}, StringLike: {repository: "*/app", job_workflow_ref: "*"}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions', shared by every repository on GitHub, and a repository may choose its sub's format: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)`},
+	},
+	{
+		name: "github-owner-in-one-of-two-values-only",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/app:*", "environment:prod"]}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions'`},
+	},
+	{
+		name: "valid-github-owner-named",
+		yaml: prof(`{issuer: github, conditions: {StringEquals: {environment: prod, repository_id: "74"}}, chain: [` + validHop1 + `]}`),
+	},
+	{
+		name: "valid-github-owner-in-workflow-ref",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {job_workflow_ref: "myorg/shared/.github/workflows/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
 		name: "valid-open-sub-beside-a-restriction",
@@ -630,6 +652,23 @@ func TestOpenSub(t *testing.T) {
 	} {
 		if got := openSub(pattern); got != want {
 			t.Errorf("openSub(%q) = %v, want %v", pattern, got, want)
+		}
+	}
+}
+
+// TestGitHubIssuer: which issuer URLs are GitHub Actions' shared ones.
+func TestGitHubIssuer(t *testing.T) {
+	for u, want := range map[string]bool{
+		"https://token.actions.githubusercontent.com":          true,
+		"https://token.actions.githubusercontent.com/octo-ent": true,
+		"https://token.actions.octocorp.ghe.com":               true,
+		"https://gitlab.com":                                   false,
+		"https://github.example.com/_services/token":           false, // GHES: its own host
+		"https://token.actions.githubusercontent.com.evil.com": false,
+		"https://kubernetes.default.svc.cluster.local":         false,
+	} {
+		if got := githubIssuer(u); got != want {
+			t.Errorf("githubIssuer(%q) = %v, want %v", u, got, want)
 		}
 	}
 }
