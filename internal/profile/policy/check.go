@@ -14,6 +14,21 @@ type checker struct {
 	text     string // the template, for error positions
 	lex      lexer
 	skeleton bytes.Buffer // the top-level text: the template without its actions
+
+	// dollar: the text just before the next node ended in $; printed: an
+	// action or block came just before the next text. Together they refuse
+	// a $ and a { of the template's text that an empty output (an empty
+	// claim, an if that did not run) would join into an IAM policy variable.
+	dollar, printed bool
+}
+
+// joins refuses a $ right before an action or block, such as the "${{" of
+// GitHub workflow syntax: see checker.dollar.
+func (c *checker) joins(n parse.Node) error {
+	if c.dollar {
+		return fmt.Errorf("a $ right before %s at %s would make ${ with a { after it when it prints nothing (an IAM policy variable)", clip(n.String()), c.atNode(n))
+	}
+	return nil
 }
 
 // walk checks list and appends the escaper to its printing actions. inBlock
@@ -37,6 +52,10 @@ func (c *checker) walk(list *parse.ListNode, inBlock bool) error {
 			if !c.lex.inContent() {
 				return c.outside(n)
 			}
+			if err := c.joins(n); err != nil {
+				return err
+			}
+			c.dollar, c.printed = false, true
 			// An action that declares or assigns a variable prints nothing;
 			// escaping its value would escape it twice when printed.
 			if len(n.Pipe.Decl) == 0 {
@@ -80,7 +99,11 @@ func (c *checker) block(n parse.Node, b *parse.BranchNode) error {
 	if !c.lex.inContent() {
 		return c.outside(n)
 	}
+	if err := c.joins(n); err != nil {
+		return err
+	}
 	for _, body := range []*parse.ListNode{b.List, b.ElseList} {
+		c.dollar, c.printed = false, true
 		if err := c.walk(body, true); err != nil {
 			return err
 		}
@@ -88,10 +111,15 @@ func (c *checker) block(n parse.Node, b *parse.BranchNode) error {
 			return fmt.Errorf("the text of %s at %s must stay inside its JSON string", clip(n.String()), c.atNode(n))
 		}
 	}
+	c.dollar, c.printed = false, true
 	return nil
 }
 
 func (c *checker) textNode(n *parse.TextNode, inBlock bool) error {
+	if c.printed && len(n.Text) > 0 && n.Text[0] == '{' {
+		return fmt.Errorf("a { right after an action or block at %s would make ${ with a $ before it when it prints nothing (an IAM policy variable)", c.at(int(n.Pos)))
+	}
+	c.dollar, c.printed = bytes.HasSuffix(n.Text, []byte("$")), false
 	for i, b := range n.Text {
 		wasString := c.lex.inString
 		if !c.lex.next(b) {

@@ -58,3 +58,33 @@ func TestTemplateCheckOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRefusesJoins: a $ of the template's text right before an action
+// or block, or a { right after one, would make an IAM policy variable with
+// the other whenever the action prints nothing (an empty claim, an if that
+// did not run, an empty range). The template's own ${…} is the author's
+// and stays allowed.
+func TestParseRefusesJoins(t *testing.T) {
+	const head, tail = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/`, `/x"}]}`
+	for _, tt := range []struct {
+		name, resource string
+		ok             bool
+	}{
+		{name: "dollar-before-action", resource: `${{ .claims.env }}{aws:username}`},
+		{name: "dollar-before-action-alone", resource: `${{ .claims.env }}`},
+		{name: "brace-after-action", resource: `{{ .claims.env }}{aws:username}`},
+		{name: "dollar-before-if", resource: `${{ if .claims.pr }}x{{ end }}`},
+		{name: "brace-after-if", resource: `{{ if .claims.pr }}x{{ end }}{aws:username}`},
+		{name: "brace-first-in-body", resource: `{{ if .claims.pr }}{x}{{ end }}`},
+		{name: "empty-range-between", resource: `${{ range .claims.g }}{{ . }}{{ end }}{aws:username}`},
+		{name: "own-variable", resource: `${aws:username}/{{ .claims.env }}`, ok: true},
+		{name: "apart", resource: `$-{{ .claims.env }}-{x}`, ok: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("policy", head+tt.resource+tail, nil)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("Parse(%s) error = %v, want ok %v", tt.resource, err, tt.ok)
+			}
+		})
+	}
+}
