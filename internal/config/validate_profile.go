@@ -105,8 +105,10 @@ func (ps *problems) conditions(path string, p *Profile, issuerURL string) {
 	switch {
 	case p.Conditions.Len() > 0 && !identifies:
 		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns that leave the owner open (*:ref:refs/heads/main, repo:*, repo:myorg*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
-	case p.Conditions.Len() > 0 && githubIssuer(issuerURL) && !pinsGitHubOwner(p.Conditions):
-		ps.add(path, "issuer %q is GitHub Actions', shared by every repository on GitHub, and a repository may choose its sub's format: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)", p.Issuer)
+	case p.Conditions.Len() > 0:
+		if si := sharedIssuerOf(issuerURL); si != nil && !si.pinsTenant(p.Conditions) {
+			ps.add(path, "issuer %q is %s', which signs tokens for every %s's jobs: a condition must name the %s (%s)", p.Issuer, si.service, si.tenant, si.tenant, si.hint)
+		}
 	}
 	ops := []struct {
 		name string

@@ -18,7 +18,7 @@ var validateTests = []struct {
 	{
 		// A wildcard beside a condition that names the caller is fine.
 		name: "valid-wildcard-beside-a-restriction",
-		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", job_workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "*", workflow_ref: "myorg/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
 		// aud is chosen by whoever requests the token; iss is the issuer's.
@@ -64,7 +64,7 @@ var validateTests = []struct {
 		// anyone's repositories.
 		name: "github-owner-not-named",
 		yaml: prof(`{issuer: github, conditions: {StringEquals: {environment: prod, ref: refs/heads/main, sub: "environment:prod"}, StringLike: {repository: "*/app", job_workflow_ref: "*"}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions', shared by every repository on GitHub, and a repository may choose its sub's format: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)`},
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions', which signs tokens for every owner's jobs: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)`},
 	},
 	{
 		name: "github-owner-in-one-of-two-values-only",
@@ -72,12 +72,34 @@ var validateTests = []struct {
 		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions'`},
 	},
 	{
+		// job_workflow_ref names a called reusable workflow's repository:
+		// any repository may call a public one.
+		name: "github-owner-not-in-job-workflow-ref",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {job_workflow_ref: "myorg/shared/.github/workflows/deploy.yml@*"}}, chain: [` + validHop1 + `]}`),
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions'`},
+	},
+	{
+		name: "valid-github-owner-in-custom-sub",
+		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: "repository_owner:myorg:*"}}, chain: [` + validHop1 + `]}`),
+	},
+	{
+		name: "gitlab-com-group-not-named",
+		yaml: strings.Replace(prof(`{issuer: github, conditions: {StringEquals: {environment: production, ref_protected: "true"}}, chain: [`+validHop1+`]}`),
+			"https://token.actions.githubusercontent.com", "https://gitlab.com", 1),
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitLab.com', which signs tokens for every group's jobs: a condition must name the group`},
+	},
+	{
+		name: "valid-gitlab-com-group-named",
+		yaml: strings.Replace(prof(`{issuer: github, conditions: {StringLike: {sub: "project_path:mygroup/*:ref_type:branch:ref:main"}}, chain: [`+validHop1+`]}`),
+			"https://token.actions.githubusercontent.com", "https://gitlab.com", 1),
+	},
+	{
 		name: "valid-github-owner-named",
 		yaml: prof(`{issuer: github, conditions: {StringEquals: {environment: prod, repository_id: "74"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
 		name: "valid-github-owner-in-workflow-ref",
-		yaml: prof(`{issuer: github, conditions: {StringLike: {job_workflow_ref: "myorg/shared/.github/workflows/*"}}, chain: [` + validHop1 + `]}`),
+		yaml: prof(`{issuer: github, conditions: {StringLike: {workflow_ref: "myorg/app/.github/workflows/*"}}, chain: [` + validHop1 + `]}`),
 	},
 	{
 		name: "valid-open-sub-beside-a-restriction",
@@ -656,19 +678,27 @@ func TestOpenSub(t *testing.T) {
 	}
 }
 
-// TestGitHubIssuer: which issuer URLs are GitHub Actions' shared ones.
-func TestGitHubIssuer(t *testing.T) {
-	for u, want := range map[string]bool{
-		"https://token.actions.githubusercontent.com":          true,
-		"https://token.actions.githubusercontent.com/octo-ent": true,
-		"https://token.actions.octocorp.ghe.com":               true,
-		"https://gitlab.com":                                   false,
-		"https://github.example.com/_services/token":           false, // GHES: its own host
-		"https://token.actions.githubusercontent.com.evil.com": false,
-		"https://kubernetes.default.svc.cluster.local":         false,
+// TestSharedIssuerOf: which issuer URLs sign tokens for every tenant of a
+// public service.
+func TestSharedIssuerOf(t *testing.T) {
+	for u, want := range map[string]string{
+		"https://token.actions.githubusercontent.com":          "GitHub Actions",
+		"https://token.actions.githubusercontent.com/octo-ent": "GitHub Actions",
+		"https://token.actions.octocorp.ghe.com":               "GitHub Actions",
+		"https://github.example.com/_services/token":           "GitHub Actions", // GHES
+		"https://gitlab.com":                                   "GitLab.com",
+		"https://agent.buildkite.com":                          "Buildkite",
+		"https://gitlab.example.com":                           "", // self-managed: one organisation's
+		"https://token.actions.githubusercontent.com.evil.com": "",
+		"https://oidc.circleci.com/org/1234":                   "", // one organisation's
+		"https://kubernetes.default.svc.cluster.local":         "",
 	} {
-		if got := githubIssuer(u); got != want {
-			t.Errorf("githubIssuer(%q) = %v, want %v", u, got, want)
+		got := ""
+		if si := sharedIssuerOf(u); si != nil {
+			got = si.service
+		}
+		if got != want {
+			t.Errorf("sharedIssuerOf(%q) = %q, want %q", u, got, want)
 		}
 	}
 }
