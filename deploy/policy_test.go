@@ -11,10 +11,18 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// bareWildcardSub matches a sub pattern that pins no owner, repository or
-// namespace. The allowed_subjects validation of the tooling-account module
-// uses the same expression (TestAllowedSubjectsValidation).
-var bareWildcardSub = regexp.MustCompile(`^(repo:|project_path:|system:serviceaccount:)?[*?]`)
+// ownerPinned matches a sub pattern that names the owner, group, namespace
+// or organisation before any wildcard. The allowed_subjects validation of
+// the tooling-account module uses the same expressions
+// (TestVariableValidations), and the broker's configuration check the same
+// rule (internal/config openSub).
+var ownerPinned = regexp.MustCompile(`^(repo:[^*?/@:]+[/@]|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)`)
+
+// bareWildcardSub reports whether a sub pattern has a wildcard before its
+// owner is pinned.
+func bareWildcardSub(s string) bool {
+	return strings.ContainsAny(s, "*?") && !ownerPinned.MatchString(s)
+}
 
 // accountID is a bare account principal ("111111111111"), which trusts the
 // whole account as ":root" does.
@@ -125,7 +133,7 @@ func wildcardProblems(where string, v any) []string {
 	var ps []string
 	values, _ := literals(v)
 	for _, s := range values {
-		if bareWildcardSub.MatchString(s) {
+		if bareWildcardSub(s) {
 			ps = append(ps, fmt.Sprintf("%s %q is a bare wildcard: pin the owner and repository", where, s))
 		}
 	}

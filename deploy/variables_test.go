@@ -126,7 +126,7 @@ const (
 )
 
 func TestVariableValidations(t *testing.T) {
-	const wildcard = "A subject must not start with a wildcard (*, repo:*, project_path:*, system:serviceaccount:*): pin the owner and repository (or namespace), e.g. repo:myorg/app:ref:refs/heads/main."
+	const wildcard = "A subject with a wildcard must pin the owner before it (repo:OWNER/…, project_path:GROUP/…, system:serviceaccount:NAMESPACE:…): *, repo:*, repo:myorg* and *:ref:refs/heads/main let other owners' repositories in. E.g. repo:myorg/app:ref:refs/heads/main."
 	const badTrust = "At least one role ARN (arn:<partition>:iam::<12-digit account>:role/<name>) is required; account principals (:root) are not accepted."
 	const badExternalID = "The ExternalId must be 2 to 1000 characters of letters, digits and _+=,.@:/- (STS allows 1224, Terraform's regex engine counts to 1000)."
 	tests := []struct {
@@ -146,6 +146,12 @@ func TestVariableValidations(t *testing.T) {
 		{name: "project-path-star", dir: toolingModule, variable: "allowed_subjects", value: strs("project_path:*"), want: []string{wildcard}},
 		{name: "any-namespace", dir: toolingModule, variable: "allowed_subjects", value: strs("system:serviceaccount:*"), want: []string{wildcard}},
 		{name: "question-mark", dir: toolingModule, variable: "allowed_subjects", value: strs("repo:?yorg/app:*"), want: []string{wildcard}},
+		{name: "owner-prefix-only", dir: toolingModule, variable: "allowed_subjects", value: strs("repo:myorg*"), want: []string{wildcard}},
+		{name: "wildcard-first", dir: toolingModule, variable: "allowed_subjects", value: strs("*:ref:refs/heads/main"), want: []string{wildcard}},
+		{name: "prefix-cut-short", dir: toolingModule, variable: "allowed_subjects", value: strs("re*"), want: []string{wildcard}},
+		{name: "namespace-prefix-only", dir: toolingModule, variable: "allowed_subjects", value: strs("system:serviceaccount:ci*"), want: []string{wildcard}},
+		{name: "github-immutable-owner", dir: toolingModule, variable: "allowed_subjects", value: strs("repo:myorg@123456/*")},
+		{name: "namespace-any-account", dir: toolingModule, variable: "allowed_subjects", value: strs("system:serviceaccount:ci:*")},
 		{name: "no-subjects", dir: toolingModule, variable: "allowed_subjects", value: strs(), want: []string{"At least one subject is required."}},
 		{name: "issuer-github", dir: toolingModule, variable: "issuer_url", value: cty.StringVal("https://token.actions.githubusercontent.com")},
 		{name: "issuer-eks", dir: toolingModule, variable: "issuer_url", value: cty.StringVal("https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE")},
@@ -180,10 +186,11 @@ func TestVariableValidations(t *testing.T) {
 // test's bareWildcardSub in step: every subject one refuses, the other does.
 func TestValidationMatchesCheck(t *testing.T) {
 	subjects := []string{"*", "?", "repo:*", "repo:myorg/*", "project_path:*", "project_path:g/p:*",
-		"system:serviceaccount:*", "system:serviceaccount:ci:*", "repo:*/x", "x:*"}
+		"system:serviceaccount:*", "system:serviceaccount:ci:*", "repo:*/x", "x:*",
+		"repo:myorg*", "repo:myorg@1/*", "re*", "*:ref:refs/heads/main", "organization:acme:*", "repo:myorg/app"}
 	for _, s := range subjects {
 		refused := len(validate(t, toolingModule, "allowed_subjects", strs(s))) > 0
-		if want := bareWildcardSub.MatchString(s); refused != want {
+		if want := bareWildcardSub(s); refused != want {
 			t.Errorf("validation refuses %q = %v, policy check = %v", s, refused, want)
 		}
 	}

@@ -143,8 +143,8 @@ var subPrefixes = []struct{ prefix, ends string }{
 // caller is: a wildcard first (*:ref:refs/heads/main matches every
 // repository's main), inside or right after one of subPrefixes (re*,
 // repo:*), or before the owner that follows the prefix ends (repo:myorg*
-// also matches repo:myorg-evil/…). The deploy module refuses the first
-// two kinds of subject in trust policies too.
+// also matches repo:myorg-evil/…). The deploy module's allowed_subjects
+// validation refuses the same subjects in trust policies.
 func openSub(pattern string) bool {
 	i := strings.IndexAny(pattern, "*?")
 	if i < 0 {

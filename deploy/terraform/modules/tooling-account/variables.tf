@@ -50,7 +50,7 @@ variable "role_path" {
 }
 
 variable "allowed_subjects" {
-  description = "sub patterns (IAM StringLike: * and ?) allowed to assume the role, one per repository and ref, e.g. repo:myorg/app:ref:refs/heads/main, project_path:mygroup/app:ref_type:branch:ref:main or system:serviceaccount:ci:ci-runner. A bare wildcard such as * or repo:* is refused: it would let every repository on the issuer assume the role."
+  description = "sub patterns (IAM StringLike: * and ?) allowed to assume the role, one per repository and ref, e.g. repo:myorg/app:ref:refs/heads/main, project_path:mygroup/app:ref_type:branch:ref:main or system:serviceaccount:ci:ci-runner. A wildcard before the owner is pinned, such as *, repo:*, repo:myorg* or *:ref:refs/heads/main, is refused: it would let other owners' repositories on the issuer assume the role."
   type        = list(string)
 
   validation {
@@ -59,8 +59,8 @@ variable "allowed_subjects" {
   }
 
   validation {
-    condition     = alltrue([for s in var.allowed_subjects : !can(regex("^(repo:|project_path:|system:serviceaccount:)?[*?]", s))])
-    error_message = "A subject must not start with a wildcard (*, repo:*, project_path:*, system:serviceaccount:*): pin the owner and repository (or namespace), e.g. repo:myorg/app:ref:refs/heads/main."
+    condition     = alltrue([for s in var.allowed_subjects : !can(regex("[*?]", s)) || can(regex("^(repo:[^*?/@:]+[/@]|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)", s))])
+    error_message = "A subject with a wildcard must pin the owner before it (repo:OWNER/…, project_path:GROUP/…, system:serviceaccount:NAMESPACE:…): *, repo:*, repo:myorg* and *:ref:refs/heads/main let other owners' repositories in. E.g. repo:myorg/app:ref:refs/heads/main."
   }
 }
 
