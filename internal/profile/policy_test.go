@@ -116,15 +116,10 @@ func TestRenderPolicyRefusesWildcards(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := prodDeploy()
-			cfg.Chain[1].Policy = tt.policy
-			p, err := New(cfg)
-			if err != nil {
-				t.Fatalf("New() error = %v", err)
-			}
+			p := withPolicy(t, tt.policy)
 			claims := githubClaims("1")
 			maps.Copy(claims, tt.claims)
-			_, err = p.Render(githubIdentity(claims), testToken)
+			_, err := p.Render(githubIdentity(claims), testToken)
 			var re *RenderError
 			if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, policy.ErrWildcard) || re.ClaimMissing() {
 				t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for ErrWildcard", err)
@@ -176,12 +171,7 @@ func TestRenderPolicyBlocks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := prodDeploy()
-			cfg.Chain[1].Policy = tt.policy
-			p, err := New(cfg)
-			if err != nil {
-				t.Fatalf("New() error = %v", err)
-			}
+			p := withPolicy(t, tt.policy)
 			claims := githubClaims("1")
 			claims["workflow"] = `x\"}`
 			claims["groups"] = []any{`a"b`, `c\`}
@@ -384,4 +374,16 @@ func FuzzRenderPolicy(f *testing.F) {
 			t.Fatalf("Render(%q) Resource = %q, want %q", workflow, got, want)
 		}
 	})
+}
+
+// withPolicy is the seed profile with hop 2's inline policy set to policy.
+func withPolicy(t *testing.T, policy string) *Profile {
+	t.Helper()
+	cfg := prodDeploy()
+	cfg.Chain[1].Policy = policy
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New() error = %v", err)
+	}
+	return p
 }
