@@ -16,7 +16,7 @@ import (
 // the tooling-account module uses the same expressions
 // (TestVariableValidations), and the broker's configuration check the same
 // rule (internal/config openSub).
-var ownerPinned = regexp.MustCompile(`^(repo:[^*?/@:]+[/@]|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)`)
+var ownerPinned = regexp.MustCompile(`^(repo:[^*?/@:]+[/@]|repository_owner(_id)?:[^*?:]+:|repository_id:[^*?:]+:|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)`)
 
 // bareWildcardSub reports whether a sub pattern has a wildcard before its
 // owner is pinned.

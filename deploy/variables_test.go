@@ -187,7 +187,8 @@ func TestVariableValidations(t *testing.T) {
 func TestValidationMatchesCheck(t *testing.T) {
 	subjects := []string{"*", "?", "repo:*", "repo:myorg/*", "project_path:*", "project_path:g/p:*",
 		"system:serviceaccount:*", "system:serviceaccount:ci:*", "repo:*/x", "x:*",
-		"repo:myorg*", "repo:myorg@1/*", "re*", "*:ref:refs/heads/main", "organization:acme:*", "repo:myorg/app"}
+		"repo:myorg*", "repo:myorg@1/*", "re*", "*:ref:refs/heads/main", "organization:acme:*", "repo:myorg/app",
+		"repository_owner:myorg:*", "repository_owner_id:123:*", "repository_id:456:*", "repository_owner:*"}
 	for _, s := range subjects {
 		refused := len(validate(t, toolingModule, "allowed_subjects", strs(s))) > 0
 		if want := bareWildcardSub(s); refused != want {

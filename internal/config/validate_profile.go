@@ -107,7 +107,7 @@ func (ps *problems) conditions(path string, p *Profile, issuerURL string) {
 		ps.add(path, "no condition says who the caller is: conditions on iss or aud, StringLike patterns of only * and ?, and sub patterns that leave the owner open (*:ref:refs/heads/main, repo:*, repo:myorg*, system:serviceaccount:*) are met by any token from issuer %q that carries the claim; name what the caller must be (a repository owner, a namespace, a sub prefix)", p.Issuer)
 	case p.Conditions.Len() > 0:
 		if si := sharedIssuerOf(issuerURL); si != nil && !si.pinsTenant(p.Conditions) {
-			ps.add(path, "issuer %q is %s', which signs tokens for every %s's jobs: a condition must name the %s (%s)", p.Issuer, si.service, si.tenant, si.tenant, si.hint)
+			ps.add(path, "issuer %q is the one of %s, which signs tokens for every %s's jobs: a condition must name the %s (%s)", p.Issuer, si.service, si.tenant, si.tenant, si.hint)
 		}
 	}
 	ops := []struct {
@@ -144,7 +144,8 @@ var subPrefixes = []struct{ prefix, ends string }{
 // repository's main), inside or right after one of subPrefixes (re*,
 // repo:*), or before the owner that follows the prefix ends (repo:myorg*
 // also matches repo:myorg-evil/…). The deploy module's allowed_subjects
-// validation refuses the same subjects in trust policies.
+// validation refuses them in trust policies too, and, stricter, any other
+// wildcard subject whose owner it cannot see (x:*).
 func openSub(pattern string) bool {
 	i := strings.IndexAny(pattern, "*?")
 	if i < 0 {

@@ -47,7 +47,7 @@ var sharedIssuers = []sharedIssuer{
 		service: "GitLab.com", tenant: "group",
 		is:    func(u *url.URL) bool { return u.Hostname() == "gitlab.com" },
 		exact: []string{"namespace_path", "namespace_id", "project_id"},
-		path:  []string{"project_path"},
+		path:  []string{"namespace_path", "project_path"}, // GROUP/: its subgroups and projects
 		subs:  []subPrefix{{"project_path:", "/"}},
 		hint:  "namespace_path, namespace_id, project_path, project_id, or a sub starting project_path:GROUP/",
 	},
@@ -103,14 +103,10 @@ func (si *sharedIssuer) pins(claim string, values []string, like bool) bool {
 				lit = v[:i]
 			}
 		}
-		var ok bool
-		switch {
-		case contains(si.exact, claim):
-			ok = lit == v && v != ""
-		case contains(si.path, claim):
-			tenant, _, found := strings.Cut(lit, "/")
-			ok = found && tenant != ""
-		case claim == "sub":
+		tenant, _, slash := strings.Cut(lit, "/")
+		ok := contains(si.exact, claim) && lit == v && v != "" ||
+			contains(si.path, claim) && slash && tenant != ""
+		if claim == "sub" {
 			for _, sp := range si.subs {
 				if name, found := strings.CutPrefix(lit, sp.prefix); found && strings.IndexAny(name, sp.ends) > 0 {
 					ok = true

@@ -64,19 +64,19 @@ var validateTests = []struct {
 		// anyone's repositories.
 		name: "github-owner-not-named",
 		yaml: prof(`{issuer: github, conditions: {StringEquals: {environment: prod, ref: refs/heads/main, sub: "environment:prod"}, StringLike: {repository: "*/app", job_workflow_ref: "*"}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions', which signs tokens for every owner's jobs: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)`},
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is the one of GitHub Actions, which signs tokens for every owner's jobs: a condition must name the owner (repository_owner, repository_owner_id, repository, repository_id, or a sub starting repo:OWNER/)`},
 	},
 	{
 		name: "github-owner-in-one-of-two-values-only",
 		yaml: prof(`{issuer: github, conditions: {StringLike: {sub: ["repo:myorg/app:*", "environment:prod"]}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions'`},
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is the one of GitHub Actions`},
 	},
 	{
 		// job_workflow_ref names a called reusable workflow's repository:
 		// any repository may call a public one.
 		name: "github-owner-not-in-job-workflow-ref",
 		yaml: prof(`{issuer: github, conditions: {StringLike: {job_workflow_ref: "myorg/shared/.github/workflows/deploy.yml@*"}}, chain: [` + validHop1 + `]}`),
-		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitHub Actions'`},
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is the one of GitHub Actions`},
 	},
 	{
 		name: "valid-github-owner-in-custom-sub",
@@ -86,7 +86,12 @@ var validateTests = []struct {
 		name: "gitlab-com-group-not-named",
 		yaml: strings.Replace(prof(`{issuer: github, conditions: {StringEquals: {environment: production, ref_protected: "true"}}, chain: [`+validHop1+`]}`),
 			"https://token.actions.githubusercontent.com", "https://gitlab.com", 1),
-		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is GitLab.com', which signs tokens for every group's jobs: a condition must name the group`},
+		want: []string{`test.yaml: profiles.p.conditions: issuer "github" is the one of GitLab.com, which signs tokens for every group's jobs: a condition must name the group`},
+	},
+	{
+		name: "valid-gitlab-com-subgroups-named",
+		yaml: strings.Replace(prof(`{issuer: github, conditions: {StringLike: {namespace_path: ["mygroup", "mygroup/*"]}}, chain: [`+validHop1+`]}`),
+			"https://token.actions.githubusercontent.com", "https://gitlab.com", 1),
 	},
 	{
 		name: "valid-gitlab-com-group-named",

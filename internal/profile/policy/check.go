@@ -119,6 +119,10 @@ func (c *checker) textNode(n *parse.TextNode, inBlock bool) error {
 	if c.printed && len(n.Text) > 0 && n.Text[0] == '{' {
 		return fmt.Errorf("a { right after an action or block at %s would make ${ with a $ before it when it prints nothing (an IAM policy variable)", c.at(int(n.Pos)))
 	}
+	// Written as escapes, $ and { would get past the two checks above.
+	if lower := bytes.ToLower(n.Text); bytes.Contains(lower, []byte(`\u0024`)) || bytes.Contains(lower, []byte(`\u007b`)) {
+		return fmt.Errorf("write $ and { as themselves, not as \\u escapes (at %s)", c.at(int(n.Pos)))
+	}
 	c.dollar, c.printed = bytes.HasSuffix(n.Text, []byte("$")), false
 	for i, b := range n.Text {
 		wasString := c.lex.inString

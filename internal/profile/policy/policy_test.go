@@ -77,6 +77,7 @@ func TestParseRefusesJoins(t *testing.T) {
 		{name: "brace-after-if", resource: `{{ if .claims.pr }}x{{ end }}{aws:username}`},
 		{name: "brace-first-in-body", resource: `{{ if .claims.pr }}{x}{{ end }}`},
 		{name: "empty-range-between", resource: `${{ range .claims.g }}{{ . }}{{ end }}{aws:username}`},
+		{name: "escaped-dollar-and-brace", resource: `\u0024{{ .claims.env }}\u007Baws:username}`},
 		{name: "own-variable", resource: `${aws:username}/{{ .claims.env }}`, ok: true},
 		{name: "apart", resource: `$-{{ .claims.env }}-{x}`, ok: true},
 	} {

@@ -59,7 +59,7 @@ variable "allowed_subjects" {
   }
 
   validation {
-    condition     = alltrue([for s in var.allowed_subjects : !can(regex("[*?]", s)) || can(regex("^(repo:[^*?/@:]+[/@]|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)", s))])
+    condition     = alltrue([for s in var.allowed_subjects : !can(regex("[*?]", s)) || can(regex("^(repo:[^*?/@:]+[/@]|repository_owner(_id)?:[^*?:]+:|repository_id:[^*?:]+:|project_path:[^*?/:]+/|system:serviceaccount:[^*?:]+:|organization:[^*?:]+:|org/[^*?/]+/)", s))])
     error_message = "A subject with a wildcard must pin the owner before it (repo:OWNER/…, project_path:GROUP/…, system:serviceaccount:NAMESPACE:…): *, repo:*, repo:myorg* and *:ref:refs/heads/main let other owners' repositories in. E.g. repo:myorg/app:ref:refs/heads/main."
   }
 }
