@@ -144,13 +144,19 @@ func (s *stack) shutdown(t *testing.T) {
 	}
 	s.stop()
 	s.stop = nil
+	s.wantExit0(t, 15*time.Second)
+}
+
+// wantExit0 checks that broker serve, stopped, returns 0 within d.
+func (s *stack) wantExit0(t *testing.T, d time.Duration) {
+	t.Helper()
 	select {
 	case code := <-s.stopped:
 		if code != 0 {
 			t.Errorf("broker serve exit code = %d after shutdown, want 0; stderr:\n%s", code, s.Stderr)
 		}
-	case <-time.After(15 * time.Second):
-		t.Errorf("broker serve did not stop within 15s of cancellation")
+	case <-time.After(d):
+		t.Errorf("broker serve did not stop within %s of cancellation", d)
 	}
 }
 

@@ -82,14 +82,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		t.Errorf("caller ARN of the credentials served during shutdown = %q, want %q", got, wantSeedARN())
 	}
 
-	select {
-	case code := <-s.stopped:
-		if code != 0 {
-			t.Errorf("broker serve exit code = %d after shutdown, want 0; stderr:\n%s", code, s.Stderr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("broker serve did not return within 15s of cancellation")
-	}
+	s.wantExit0(t, 15*time.Second)
 	if got := s.STS.CallsByOutcome("AssumeRole", ststest.OutcomeOK); got != 1 {
 		t.Errorf("emulator AssumeRole ok calls = %d, want 1", got)
 	}
@@ -170,12 +163,5 @@ func TestServeShutdownWaitsForALongRequest(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("in-flight request of %s during shutdown = %d %s, want 200", time.Since(start).Round(time.Second), r.status, r.body)
 	}
-	select {
-	case code := <-s.stopped:
-		if code != 0 {
-			t.Errorf("broker serve exit code = %d after shutdown, want 0; stderr:\n%s", code, s.Stderr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("broker serve did not return after the request finished")
-	}
+	s.wantExit0(t, 10*time.Second)
 }
