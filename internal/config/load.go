@@ -155,7 +155,47 @@ func yamlError(name string, data []byte, err error) error {
 		}
 		return errors.Join(errs...)
 	}
+	// A value that contradicts its explicit tag ("max_entries: !!int 1.5")
+	// fails while the decoder resolves it, in a message without a line.
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if e := badTaggedScalar(&root, nil); e != nil {
+			return fmt.Errorf("%s: %w", name, e)
+		}
+	}
 	return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// badTaggedScalar returns the first scalar under n whose explicit tag its
+// text does not fit (!!int 1.5, !!bool maybe, !!binary that is not base64),
+// naming its line and path; at is n's path, as in envRefsOutsideExternalID.
+func badTaggedScalar(n *yaml.Node, at []string) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		var v any
+		if n.Style&yaml.TaggedStyle != 0 && n.Decode(&v) != nil {
+			return fmt.Errorf("line %d: %s: %q is not a valid %s", n.Line, joinPath(at), n.Value, n.ShortTag())
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if e := badTaggedScalar(n.Content[i+1], append(at[:len(at):len(at)], n.Content[i].Value)); e != nil {
+				return e
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if e := badTaggedScalar(c, append(at[:len(at):len(at)], fmt.Sprintf("[%d]", i))); e != nil {
+				return e
+			}
+		}
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			if e := badTaggedScalar(c, at); e != nil {
+				return e
+			}
+		}
+	}
+	return nil
 }
 
 // defaults returns a Config holding the defaults of the top-level sections.

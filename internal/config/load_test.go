@@ -57,6 +57,18 @@ func TestParseDecoding(t *testing.T) {
 			},
 		},
 		{
+			// The decoder's own message has no line: "cannot decode
+			// !!float `1.5` as a !!int".
+			name: "value-against-its-explicit-tag",
+			yaml: "cache:\n  max_entries: !!int 1.5\n" + validYAML,
+			want: []string{`test.yaml: line 2: cache.max_entries: "1.5" is not a valid !!int`},
+		},
+		{
+			name: "value-against-its-explicit-tag-in-a-list",
+			yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com, !!bool x]", 1),
+			want: []string{`test.yaml: line 5: issuers[0].audiences[1]: "x" is not a valid !!bool`},
+		},
+		{
 			name: "list-for-a-string",
 			yaml: "server:\n  addr: [127.0.0.1, 8080]\n" + validYAML,
 			want: []string{"test.yaml: line 2: server.addr: want a string, got a list"},
