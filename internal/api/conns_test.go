@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +130,89 @@ func TestMaxConnections(t *testing.T) {
 	waitOpen("3")
 	if code, _, err := healthz(dial()); err != nil || code != http.StatusOK {
 		t.Errorf("after one closed: GET /healthz = %d, %v; want 200", code, err)
+	}
+}
+
+// TestMaxConnectionsUnderTLS: with TLS the cap applies to TCP connections
+// before their handshake. At the cap a TLS client's handshake fails at once
+// (the connection is closed, nothing is logged) and is counted; once a
+// connection closes, a TLS client is served again.
+func TestMaxConnectionsUnderTLS(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{maxConnections: 2})
+	// httptest's certificate for 127.0.0.1, and a client that trusts it.
+	certSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	certSrv.StartTLS()
+	serverTLS := certSrv.TLS.Clone()
+	clientTLS := certSrv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	certSrv.Close()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Server.Run(ctx, Listeners{Main: ln, TLS: serverTLS}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
+	addr := ln.Addr().String()
+	healthz := func() (int, error) {
+		t.Helper()
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS, DisableKeepAlives: true}}
+		resp, err := c.Get("https://" + addr + "/healthz")
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	openMetric := func() string {
+		for line := range strings.Lines(b.metricsText(t)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "broker_connections_open "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+
+	if code, err := healthz(); err != nil || code != http.StatusOK {
+		t.Fatalf("below the cap: GET /healthz over TLS = %d, %v; want 200", code, err)
+	}
+	// Its connection is closed (no keep-alive) before the cap is filled.
+	waitUntil(t, "broker_connections_open 0", func() bool { return openMetric() == "0" })
+	// Two TCP connections that never start a handshake fill the cap.
+	var silent []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		silent = append(silent, c)
+	}
+	waitUntil(t, "broker_connections_open 2", func() bool { return openMetric() == "2" })
+
+	start := time.Now()
+	if code, err := healthz(); err == nil {
+		t.Fatalf("at the cap: GET /healthz over TLS = %d, want the connection closed", code)
+	} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("at the cap: %v, want the connection closed at once, not left waiting", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("refusal took %v, want it at once", d)
+	}
+	wantMetrics(t, b.metricsText(t), "broker_connections_refused_total 1")
+	if n := b.Logs.FilterMessageSnippet("TLS").Len(); n != 0 {
+		t.Errorf("%d log lines about TLS for a refused connection, want none: %v", n, b.Logs.FilterMessageSnippet("TLS").All())
+	}
+
+	silent[0].Close()
+	waitUntil(t, "broker_connections_open 1", func() bool { return openMetric() == "1" })
+	if code, err := healthz(); err != nil || code != http.StatusOK {
+		t.Errorf("after one closed: GET /healthz over TLS = %d, %v; want 200", code, err)
 	}
 }
