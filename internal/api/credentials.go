@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -75,7 +76,12 @@ func credentialsFormat(r *http.Request) (string, error) {
 	if r.URL.RawQuery == "" {
 		return "json", nil
 	}
-	q := r.URL.Query()
+	// r.URL.Query drops what does not parse ("format=env;x=1", "%zz"): a
+	// caller that asked for env lines would get JSON to eval.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return "", badRequest("the query string does not parse; want format=json or format=env")
+	}
 	for k := range q {
 		if k != "format" {
 			return "", badRequest("unknown query parameter; only format is accepted")

@@ -2,10 +2,12 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"go.uber.org/zap"
 
 	"github.com/stsbroker/broker/internal/ststest"
@@ -29,8 +31,16 @@ func TestRequestErrors(t *testing.T) {
 			want: wantError{status: 400, code: "invalid_request", message: "this endpoint takes no query parameters"}},
 		{name: "profiles-query", path: "/v1/profiles?all=1",
 			want: wantError{status: 400, code: "invalid_request", message: "this endpoint takes no query parameters"}},
+		// Query strings that net/url cannot parse: r.URL.Query() would
+		// drop them and answer JSON to a caller that asked for env lines.
+		{name: "query-semicolon", path: "/v1/credentials/prod-deploy?format=env;x=1",
+			want: wantError{status: 400, code: "invalid_request", message: "the query string does not parse; want format=json or format=env"}},
+		{name: "query-bad-escape", path: "/v1/credentials/prod-deploy?%zz",
+			want: wantError{status: 400, code: "invalid_request", message: "the query string does not parse; want format=json or format=env"}},
 		{name: "post", method: http.MethodPost, path: "/v1/credentials/prod-deploy",
-			want: wantError{status: 405, code: "method_not_allowed", message: "method not allowed"}},
+			want: wantError{status: 405, code: "method_not_allowed", message: "method not allowed; this path takes GET", header: map[string]string{"Allow": "GET"}}},
+		{name: "post-healthz", method: http.MethodPost, path: "/healthz",
+			want: wantError{status: 405, code: "method_not_allowed", message: "method not allowed; this path takes GET, HEAD", header: map[string]string{"Allow": "GET, HEAD"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +65,52 @@ func TestRequestErrors(t *testing.T) {
 	}
 	if got := b.STS.Calls("AssumeRoleWithWebIdentity"); got != 0 {
 		t.Errorf("STS calls after refused requests = %d, want 0", got)
+	}
+}
+
+// TestHeadHealth: HEAD on /healthz and /readyz answers as GET does,
+// without a body (some load balancers' health checks use HEAD); HEAD on a
+// credentials path is 405 naming GET.
+func TestHeadHealth(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/v1/credentials/prod-deploy": 405} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, b.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("HEAD %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if want == 405 && resp.Header.Get("Allow") != "GET" {
+			t.Errorf("HEAD %s: Allow = %q, want GET", path, resp.Header.Get("Allow"))
+		}
+	}
+}
+
+// TestContainerErrorsForSDKs: the Go SDK's container-credentials provider
+// reads an error's code from "code" (wire-facts §2.5); /v1/container
+// errors carry it next to design.md's "error", so the SDK's message names
+// it. Other paths keep design.md's two keys.
+func TestContainerErrorsForSDKs(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	token := b.mint(t)
+	prov := endpointcreds.New(b.URL+"/v1/container/nope", func(o *endpointcreds.Options) { o.AuthorizationToken = token })
+	_, err := prov.Retrieve(t.Context())
+	if err == nil || !strings.Contains(err.Error(), `unknown_profile: unknown profile "nope"`) {
+		t.Errorf("endpointcreds Retrieve() = %v, want an error naming unknown_profile and its message", err)
+	}
+	_, body := b.get(t, "/v1/container/nope", token)
+	if want := `{"error":"unknown_profile","code":"unknown_profile","message":"unknown profile \"nope\""}` + "\n"; string(body) != want {
+		t.Errorf("container error body = %q, want %q", body, want)
+	}
+	_, body = b.get(t, "/v1/credentials/nope", "Bearer "+token)
+	if want := `{"error":"unknown_profile","message":"unknown profile \"nope\""}` + "\n"; string(body) != want {
+		t.Errorf("credentials error body = %q, want %q", body, want)
 	}
 }
 

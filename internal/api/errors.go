@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
@@ -171,9 +172,13 @@ func hopError(he *chain.HopError, err error) *apiError {
 	}
 }
 
-// errorBody is the JSON error of design.md.
+// errorBody is the JSON error of design.md. On /v1/container it also
+// carries the code as "code": the AWS SDKs read {"code","message"} from a
+// container-credentials endpoint (wire-facts §2.5), and the Go SDK's error
+// would otherwise show an empty code.
 type errorBody struct {
 	Error   string `json:"error"`
+	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -215,5 +220,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(ae.Status)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: ae.Code, Message: ae.Message})
+	body := errorBody{Error: ae.Code, Message: ae.Message}
+	if strings.HasPrefix(r.URL.Path, "/v1/container/") {
+		body.Code = ae.Code
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }

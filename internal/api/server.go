@@ -166,12 +166,22 @@ func (s *Server) Handler() http.Handler {
 	r.NotFound(s.handle(func(http.ResponseWriter, *http.Request) error {
 		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such path"}
 	}))
-	r.MethodNotAllowed(s.handle(func(http.ResponseWriter, *http.Request) error {
-		return &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed, Message: "method not allowed"}
+	r.MethodNotAllowed(s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		// chi's own handler would say which methods the path takes; a
+		// replacement has to (RFC 9110 §15.5.6).
+		allow := "GET"
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			allow = "GET, HEAD"
+		}
+		w.Header().Set("Allow", allow)
+		return &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed, Message: "method not allowed; this path takes " + allow}
 	}))
 
+	// HEAD too: some load balancers' health checks use it.
 	r.Get("/healthz", s.handleHealthz)
+	r.Head("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
+	r.Head("/readyz", s.handleReadyz)
 	if s.cfg.MetricsOnMain {
 		r.Handle("/metrics", s.MetricsHandler())
 	}
