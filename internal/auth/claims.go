@@ -44,7 +44,14 @@ func numericDate(claims map[string]any, name string) (t time.Time, ok bool, err 
 	if err != nil || math.IsNaN(f) {
 		return time.Time{}, false, fmt.Errorf("claim %s is not a number", name)
 	}
-	f = min(max(f, -maxUnix), maxUnix)
+	// Security: a date past year 9999 is refused, not capped: go-oidc
+	// converts exp and iat to int64 on its own, where 1e19 wraps into the
+	// past (an iat that is never "in the future") and 9e18 is an exp in
+	// year 285 billion. Far in the past is harmless (expired).
+	if f > maxUnix {
+		return time.Time{}, false, fmt.Errorf("claim %s is beyond year 9999", name)
+	}
+	f = max(f, -maxUnix)
 	return time.Unix(int64(f), 0), true, nil
 }
 

@@ -208,7 +208,15 @@ func FuzzVerifyFrontEnd(f *testing.F) {
 		{name: "jku-header", in: signer.sign(f, map[string]any{"alg": "ES256", "kid": "x", "jku": stranger.URL + "/keys"}, fuzzClaims()), want: ReasonSignature},
 		{name: "sub-case-variant", in: signer.sign(f, es, with("Sub", "repo:evil/x:ref:refs/heads/main")), want: ReasonMalformed},
 		{name: "signature-swapped", in: h + "." + fuzzSegment(f, with("sub", "repo:evil/x:ref:refs/heads/main")) + "." + sig, want: ReasonSignature},
-		{name: "signature-truncated", in: h + "." + p + "." + sig[:len(sig)-4], want: ReasonSignature},
+		// Whole base64 groups: canonical, so it reaches the signature check.
+		{name: "signature-truncated", in: h + "." + p + "." + sig[:len(sig)/4*4-4], want: ReasonSignature},
+		// One token, other spellings: non-zero unused bits in a segment's
+		// last character decode to the same bytes leniently.
+		{name: "signature-noncanonical", in: h + "." + p + "." + flipUnusedBit(f, sig), want: ReasonMalformed},
+		{name: "header-noncanonical", in: flipUnusedBit(f, h) + "." + p + "." + sig, want: ReasonMalformed},
+		{name: "payload-noncanonical", in: h + "." + flipUnusedBit(f, p) + "." + sig, want: ReasonMalformed},
+		{name: "crit-header", in: signer.sign(f, map[string]any{"alg": "ES256", "kid": fuzzKid, "crit": []string{"exp"}, "exp": 1}, fuzzClaims()), want: ReasonMalformed},
+		{name: "crit-empty", in: signer.sign(f, map[string]any{"alg": "ES256", "kid": fuzzKid, "crit": []string{}}, fuzzClaims()), want: ""},
 		{name: "signature-empty", in: h + "." + p + ".", want: ReasonSignature},
 		{name: "two-segments", in: h + "." + p, want: ReasonMalformed},
 		{name: "four-segments", in: valid + "." + sig, want: ReasonMalformed},
@@ -261,4 +269,16 @@ func FuzzVerifyFrontEnd(f *testing.F) {
 			t.Fatalf("Verify(%q): the unconfigured issuer got %d requests, want 0", raw, n)
 		}
 	})
+}
+
+// flipUnusedBit returns seg (unpadded base64url) with the lowest unused bit
+// of its last character set: the same bytes to a lenient decoder.
+func flipUnusedBit(tb testing.TB, seg string) string {
+	tb.Helper()
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(seg)%4 != 2 && len(seg)%4 != 3 {
+		tb.Fatalf("segment of %d characters has no unused bits", len(seg))
+	}
+	last := strings.IndexByte(alphabet, seg[len(seg)-1])
+	return seg[:len(seg)-1] + string(alphabet[last|1])
 }

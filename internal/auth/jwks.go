@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -83,8 +84,9 @@ func parseJWKS(body []byte) ([]verifyKey, int, error) {
 // usableKey returns the key of one JWK if it can verify tokens.
 func usableKey(raw json.RawMessage) (verifyKey, bool) {
 	var meta struct {
-		Alg string `json:"alg"`
-		Use string `json:"use"`
+		Alg    string   `json:"alg"`
+		Use    string   `json:"use"`
+		KeyOps []string `json:"key_ops"`
 	}
 	if json.Unmarshal(raw, &meta) != nil {
 		return verifyKey{}, false
@@ -98,6 +100,11 @@ func usableKey(raw json.RawMessage) (verifyKey, bool) {
 	// Security: a key published for encryption never verifies a signature
 	// (RFC 7517 §4.2).
 	if meta.Use != "" && meta.Use != "sig" {
+		return verifyKey{}, false
+	}
+	// Nor does one whose key_ops (RFC 7517 §4.3, the alternative to use)
+	// leave out "verify".
+	if meta.KeyOps != nil && !slices.Contains(meta.KeyOps, "verify") {
 		return verifyKey{}, false
 	}
 	var jwk jose.JSONWebKey

@@ -130,6 +130,12 @@ func (k *keySet) fetchLocked(ctx context.Context) (*keySnapshot, error) {
 		return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
 	}
 	k.fetched = k.gate.now()
+	if len(keys) == 0 {
+		// Installed all the same (a withdrawn key must stop verifying),
+		// but every token of this issuer is refused now: say so, or
+		// /readyz is green while every request gets 401.
+		k.log.Warn("issuer publishes no usable keys: every token of this issuer is refused", zap.Int("skipped_keys", skipped))
+	}
 	cur := k.snapshot.Load()
 	next := newKeySnapshot(keys)
 	// Security: the generation moves only when the usable keys change, so

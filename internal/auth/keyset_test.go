@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // jwkJSON is the JWK of key (public, or private if private is set) with
@@ -67,6 +68,8 @@ func TestParseJWKS(t *testing.T) {
 		{name: "oct-key-without-alg-skipped", body: set(jwkJSON(t, []byte("0123456789abcdef0123456789abcdef"), "oct", "", ""), good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
 		{name: "private-key-skipped", body: set(jwkJSON(t, rsaKey.priv, "private", "RS256", "sig"), good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
 		{name: "encryption-key-skipped", body: set(jwkJSON(t, rsaKey.priv.Public(), "enc", "", "enc"), good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
+		{name: "key-ops-without-verify-skipped", body: set(strings.Replace(jwkJSON(t, rsaKey.priv.Public(), "enc", "", ""), "{", `{"key_ops":["encrypt"],`, 1), good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
+		{name: "key-ops-verify", body: set(strings.Replace(jwkJSON(t, rsaKey.priv.Public(), "rsa", "", ""), "{", `{"key_ops":["verify"],`, 1)), wantKids: []string{"rsa"}},
 		{name: "rsa-1024-skipped", body: set(jwkJSON(t, &weak.PublicKey, "weak", "RS256", "sig"), good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
 		{name: "ed448-skipped", body: set(`{"kty":"OKP","crv":"Ed448","kid":"ed448","x":"AAAA"}`, good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
 		{name: "missing-members-skipped", body: set(`{"kty":"RSA","kid":"half"}`, good[1]), wantKids: []string{"ec"}, wantSkipped: 1},
@@ -267,5 +270,27 @@ func TestIssuerJWKSRedirectToHTTP(t *testing.T) {
 	}
 	if got := transport.refusedURLs(); len(got) != 0 {
 		t.Errorf("requests past the redirect = %q, want none", got)
+	}
+}
+
+// TestKeySetNoUsableKeys: a JWKS without one usable key is installed (a
+// withdrawn key must stop verifying) and logged as a warning, since every
+// token of the issuer is refused from then on while /readyz stays green.
+func TestKeySetNoUsableKeys(t *testing.T) {
+	unusable := newECKey(t, "k256")
+	unusable.alg = "ES256K"
+	ti := newTestIssuer(t, unusable)
+	core, logs := observer.New(zap.WarnLevel)
+	ks := newKeySet(ti.URL+"/keys", &http.Client{Timeout: 5 * time.Second}, newTestClock().Now, time.Minute, []string{"ES256"}, zap.New(core))
+	snap, err := ks.fetch(t.Context(), nil)
+	if err != nil {
+		t.Fatalf("fetch() error = %v", err)
+	}
+	if kids := snap.kids(); len(kids) != 0 {
+		t.Errorf("installed kids = %v, want none", kids)
+	}
+	got := logs.FilterMessage("issuer publishes no usable keys: every token of this issuer is refused").All()
+	if len(got) != 1 || got[0].ContextMap()["skipped_keys"] != int64(1) {
+		t.Errorf("warnings = %v, want one naming 1 skipped key", logs.All())
 	}
 }

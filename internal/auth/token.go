@@ -37,13 +37,21 @@ func parseUnverified(raw string) (unverified, error) {
 		}
 	}
 	h, p, _ := strings.Cut(raw, ".")
-	p, _, _ = strings.Cut(p, ".")
+	p, sig, _ := strings.Cut(p, ".")
 
 	var header struct {
-		Alg string `json:"alg"`
+		Alg  string          `json:"alg"`
+		Crit json.RawMessage `json:"crit"`
 	}
 	if err := decodeSegment(h, &header); err != nil {
 		return unverified{}, fmt.Errorf("header: %w", err)
+	}
+	// Security: a critical extension must be understood or the token
+	// refused (RFC 7515 §4.1.11); we understand none. go-jose would refuse
+	// it too, but only while checking the signature, as a bad signature
+	// (which spends the issuer's refetch interval).
+	if c := string(header.Crit); c != "" && c != "null" && c != "[]" {
+		return unverified{}, errors.New("header: critical extensions are not supported")
 	}
 	var payload struct {
 		Iss string `json:"iss"`
@@ -51,12 +59,25 @@ func parseUnverified(raw string) (unverified, error) {
 	if err := decodeSegment(p, &payload); err != nil {
 		return unverified{}, fmt.Errorf("payload: %w", err)
 	}
+	if _, err := strictB64.DecodeString(sig); err != nil {
+		return unverified{}, errors.New("signature: invalid base64url")
+	}
 	return unverified{alg: header.Alg, iss: payload.Iss}, nil
 }
 
+// strictB64 is unpadded base64url that refuses non-zero unused bits in the
+// last character.
+//
+// Security: the lenient decoder (go-jose's) reads "…Q" and "…R" alike, so
+// one signed token has many spellings that all verify. Each would be
+// verified afresh and take its own slot in the verified-token cache, keyed
+// by the token's bytes: a few valid tokens could push everyone else out.
+// Only the canonical spelling is accepted.
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // decodeSegment decodes one unpadded base64url segment holding a JSON object.
 func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
+	b, err := strictB64.DecodeString(seg)
 	if err != nil {
 		return errors.New("invalid base64url")
 	}

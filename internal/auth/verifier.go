@@ -282,12 +282,18 @@ func (v *Verifier) verifySigned(ctx context.Context, is *issuer, st *issuerState
 	if err != nil {
 		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
-	for _, name := range [...]string{"exp", "iat"} {
-		if _, _, err := numericDate(claims, name); err != nil {
-			return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
-		}
+	// The lifetime is built from these, not from go-oidc's tok.Expiry and
+	// tok.IssuedAt: the same values for dates up to year 9999, which is
+	// all numericDate lets through.
+	exp, _, err := numericDate(claims, "exp")
+	if err != nil {
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
 	}
-	life := lifetime{exp: tok.Expiry, nbf: nbf, iat: tok.IssuedAt}
+	iat, _, err := numericDate(claims, "iat")
+	if err != nil {
+		return nil, lifetime{}, &TokenError{Reason: ReasonMalformed, Err: err}
+	}
+	life := lifetime{exp: exp, nbf: nbf, iat: iat}
 	if err := life.check(v.cfg.Now(), v.cfg.Skew); err != nil {
 		return nil, lifetime{}, err
 	}

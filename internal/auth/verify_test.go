@@ -251,7 +251,12 @@ func TestVerifyLifetimeSkew(t *testing.T) {
 		{name: "nbf-just-beyond-skew", edit: func(c map[string]any) { c["nbf"] = now.Add(skew + time.Second).Unix() }, want: ReasonNotYetValid},
 		{name: "nbf-absent", edit: func(c map[string]any) { delete(c, "nbf") }},
 		{name: "nbf-fractional", edit: func(c map[string]any) { c["nbf"] = float64(now.Unix()) + 0.5 }},
-		{name: "nbf-huge", edit: func(c map[string]any) { c["nbf"] = 1e300 }, want: ReasonNotYetValid},
+		{name: "nbf-huge", edit: func(c map[string]any) { c["nbf"] = 1e300 }, want: ReasonMalformed},
+		// go-oidc's own int64 conversion wraps these: an iat in the past,
+		// an exp in year 285 billion. Past year 9999 is malformed.
+		{name: "iat-wraps-int64", edit: func(c map[string]any) { c["iat"] = 1e19 }, want: ReasonMalformed},
+		{name: "exp-year-285-billion", edit: func(c map[string]any) { c["exp"] = 9e18 }, want: ReasonMalformed},
+		{name: "exp-year-9999", edit: func(c map[string]any) { c["exp"] = maxUnix }},
 		{name: "iat-within-skew", edit: func(c map[string]any) { c["iat"] = now.Add(skew).Unix() }},
 		{name: "iat-just-beyond-skew", edit: func(c map[string]any) { c["iat"] = now.Add(skew + time.Second).Unix() }, want: ReasonNotYetValid},
 		{name: "iat-absent", edit: func(c map[string]any) { delete(c, "iat") }},
