@@ -28,6 +28,7 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 		certFile  = fs.String("cert-file", "", "client certificate (PEM) for a broker that requires one (mutual TLS)")
 		keyFile   = fs.String("key-file", "", "private key (PEM) of --cert-file")
 		timeout   = fs.Duration("timeout", 30*time.Second, "give up after this long")
+		plaintext = fs.Bool("insecure-plaintext", false, "allow an http:// --url whose host is not loopback: the token then crosses the network in clear; for a broker reachable only on a trusted network")
 	)
 	usageErr := func(msg string) int {
 		fmt.Fprintf(stderr, "broker: %s (see broker credential-process --help)\n", msg)
@@ -69,6 +70,6 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 	}
 	return client.Run(ctx, client.Config{
 		URL: *url, Profile: *name, Source: sources[0], CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile, Timeout: *timeout,
-		Stdout: stdout, Stderr: stderr,
+		InsecurePlaintext: *plaintext, Stdout: stdout, Stderr: stderr,
 	})
 }

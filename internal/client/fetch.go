@@ -15,13 +15,10 @@ import (
 	"time"
 )
 
-// maxProfileBytes bounds the profile name taken from the command line.
-const maxProfileBytes = 256
-
 // Config is one `broker credential-process` call.
 type Config struct {
 	URL        string           // broker base URL, e.g. https://broker.internal:8443 (a path prefix is kept)
-	Profile    string           // profile name, path-escaped into /v1/credentials/{profile}
+	Profile    string           // profile name, checked against the broker's rule (see validProfile)
 	Source     TokenSource      // where the caller's OIDC token comes from
 	CAFile     string           // optional PEM bundle of a private CA; system roots otherwise
 	CertFile   string           // optional client certificate (PEM) for a broker that requires one
@@ -31,6 +28,10 @@ type Config struct {
 	Stdout     io.Writer        // receives the credential_process JSON, and nothing else
 	Stderr     io.Writer        // receives one line on failure
 	Now        func() time.Time // checks Expiration; defaults to time.Now
+
+	// InsecurePlaintext allows an http:// URL whose host is not loopback
+	// (--insecure-plaintext): the token then crosses the network in clear.
+	InsecurePlaintext bool
 
 	retryUnit time.Duration // one Retry-After second; 0 means time.Second (tests shorten it)
 }
@@ -214,6 +215,14 @@ func checkConfig(cfg Config) (*url.URL, error) {
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, usageError(nil, "--url must not contain user info, a query or a fragment")
 	}
+	// The bearer token lets anyone who reads it get this profile's
+	// credentials until it expires. The server refuses a plain-HTTP
+	// listener off loopback unless server.insecure_plaintext is set; the
+	// client mirrors that, so a typo (http for https) or a stale
+	// BROKER_URL does not send the token in clear across a network.
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !cfg.InsecurePlaintext {
+		return nil, usageError(nil, "--url http://%s would send the token in clear to a host that is not loopback: use https://, or --insecure-plaintext if the broker is reachable only on a trusted network", u.Host)
+	}
 	// The TLS flags would do nothing for a plain-HTTP broker: say so rather
 	// than send the token in clear while the caller believes it is not.
 	if u.Scheme == "http" && (cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "") {
@@ -222,8 +231,8 @@ func checkConfig(cfg Config) (*url.URL, error) {
 	if cfg.Profile == "" {
 		return nil, usageError(nil, "no profile given (--profile)")
 	}
-	if len(cfg.Profile) > maxProfileBytes || strings.ContainsFunc(cfg.Profile, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, usageError(nil, "--profile must be at most %d bytes without control characters", maxProfileBytes)
+	if !validProfile(cfg.Profile) {
+		return nil, usageError(nil, "--profile must be 1 to %d of A-Z a-z 0-9 _ . - and not only dots", maxProfileBytes)
 	}
 	if cfg.Source == nil {
 		return nil, usageError(nil, "no token source given (--token-file, --token-env or --github-actions)")

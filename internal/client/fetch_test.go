@@ -262,6 +262,18 @@ func TestRunAnswers(t *testing.T) {
 			wantStderr: "broker: 200: malformed answer: AccessKeyId is missing\n",
 		},
 		{
+			name:       "malformed-blank-secret",
+			answer:     answer{status: 200, body: strings.Replace(okBody, `"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"`, `" "`, 1)},
+			wantExit:   ExitRefused,
+			wantStderr: "broker: 200: malformed answer: SecretAccessKey contains whitespace, control or non-ASCII characters\n",
+		},
+		{
+			name:       "malformed-account-id",
+			answer:     answer{status: 200, body: strings.Replace(okBody, `"222222222222"`, `"1\n2"`, 1)},
+			wantExit:   ExitRefused,
+			wantStderr: "broker: 200: malformed answer: AccountId is not 12 digits\n",
+		},
+		{
 			name:       "malformed-expired",
 			answer:     answer{status: 200, body: strings.Replace(okBody, `2030-01-02T03:04:05Z`, `2030-01-02T01:59:59Z`, 1)},
 			wantExit:   ExitRefused,

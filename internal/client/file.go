@@ -18,6 +18,17 @@ type FileSource struct {
 
 // Token reads, trims and returns the file's content. A missing, unreadable,
 // empty or larger than 64 KiB file is an error with [ExitUsage].
+//
+// The read ends when ctx does, so that --timeout holds: opening a named pipe
+// (a FIFO, or /dev/fd/N from a shell's process substitution) blocks until a
+// writer appears, and reading it until the writer closes, and neither
+// system call can be interrupted portably. On ctx's end Token returns
+// ctx.Err(), which [Fetch] reports as "token source: no token within
+// <timeout>" (exit 3), and leaves the goroutine that opens and reads the
+// file blocked, holding its descriptor, until a writer comes. That is
+// acceptable for `broker credential-process`, which exits right after; a
+// long-running caller that points Path at a pipe without a writer leaks
+// one goroutine and one descriptor per call.
 func (s FileSource) Token(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -25,21 +36,41 @@ func (s FileSource) Token(ctx context.Context) (string, error) {
 	if s.Path == "" {
 		return "", usageError(nil, "token file: no path given")
 	}
-	f, err := os.Open(s.Path)
+	type result struct {
+		tok string
+		err error
+	}
+	done := make(chan result, 1) // buffered: a goroutine left behind can still finish
+	go func() {
+		tok, err := readTokenFile(s.Path)
+		done <- result{tok, err}
+	}()
+	select {
+	case r := <-done:
+		return r.tok, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// readTokenFile opens, reads and trims the token file at path; it may block
+// for as long as path is a pipe without a writer.
+func readTokenFile(path string) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return "", fileError("token file", s.Path, err)
+		return "", fileError("token file", path, err)
 	}
 	defer f.Close()
 	b, err := readBounded(f, maxTokenBytes)
 	if errors.Is(err, errTooLarge) {
-		return "", usageError(err, "token file %q: larger than 64 KiB", s.Path)
+		return "", usageError(err, "token file %q: larger than 64 KiB", path)
 	}
 	if err != nil {
-		return "", fileError("token file", s.Path, err)
+		return "", fileError("token file", path, err)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return "", usageError(nil, "token file %q: empty", s.Path)
+		return "", usageError(nil, "token file %q: empty", path)
 	}
 	return tok, nil
 }

@@ -30,13 +30,20 @@ const DefaultAudience = "sts.amazonaws.com"
 type GitHubActionsSource struct {
 	Audience   string              // requested `aud`; empty omits the parameter (GitHub then uses the owner's URL)
 	Getenv     func(string) string // defaults to os.Getenv
-	HTTPClient *http.Client        // defaults to a client using http.DefaultTransport
+	HTTPClient *http.Client        // defaults to a client using http.DefaultTransport; redirects are never followed
 }
 
 // Token asks the runtime for a token. Missing environment variables and
 // refusals are [ExitUsage] errors; 429, 5xx and transport failures are
 // [ExitTransient]. No error contains the request URL (it carries a query
 // string), the request token or the answer's body.
+//
+// A redirect is not followed but answered like any other refusal, exit 2:
+// net/http would resend our Authorization header (the request token, which
+// can mint OIDC tokens for any audience while the job runs) to a redirect
+// target on the same host name, even on another port or over plain http.
+// The runtime does not redirect, and a runner that suddenly does will not
+// stop doing so on a retry, so it is not transient.
 func (s GitHubActionsSource) Token(ctx context.Context) (string, error) {
 	getenv := s.Getenv
 	if getenv == nil {
@@ -66,9 +73,11 @@ func (s GitHubActionsSource) Token(ctx context.Context) (string, error) {
 	}
 	req.Header.Set("Authorization", "bearer "+reqTok)
 	req.Header.Set("Accept", "application/json")
-	hc := s.HTTPClient
-	if hc == nil {
-		hc = &http.Client{}
+	hc := &http.Client{CheckRedirect: noRedirect}
+	if s.HTTPClient != nil {
+		c := *s.HTTPClient // never follow redirects, even with a client from the caller
+		c.CheckRedirect = noRedirect
+		hc = &c
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -91,7 +100,11 @@ func (s GitHubActionsSource) Token(ctx context.Context) (string, error) {
 		if exitForStatus(resp.StatusCode) == ExitTransient {
 			exit = ExitTransient
 		}
-		return "", &Error{Exit: exit, Message: fmt.Sprintf("github actions: token request answered %d", resp.StatusCode)}
+		msg := fmt.Sprintf("github actions: token request answered %d", resp.StatusCode)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			msg += " (a redirect, not followed)"
+		}
+		return "", &Error{Exit: exit, Message: msg}
 	}
 	var ans struct {
 		Value string `json:"value"`

@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -175,6 +176,58 @@ func TestGitHubActionsSource(t *testing.T) {
 			if diff := cmp.Diff(tt.wantQueries, rt.queries(), cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("runtime request queries mismatch (-want +got):\n%s", diff)
 			}
+		})
+	}
+}
+
+// A redirect from the runtime is not followed: net/http would resend the
+// Authorization header (the request token) to a target on the same host
+// name, here 127.0.0.1 on another port, over plain http. It fails like
+// other refusals of the runtime, exit 2.
+func TestGitHubActionsSourceDoesNotFollowRedirects(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		httpClient *http.Client // the source's HTTPClient; nil for the default
+	}{
+		{name: "302", status: http.StatusFound},
+		{name: "307", status: http.StatusTemporaryRedirect},
+		{name: "308", status: http.StatusPermanentRedirect},
+		{name: "caller-client-that-follows", status: http.StatusTemporaryRedirect, httpClient: &http.Client{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var stolen []string // Authorization headers the second server received
+			second := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				stolen = append(stolen, r.Header.Get("Authorization"))
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"value": runtimeJWT})
+			}))
+			t.Cleanup(second.Close)
+			runtime := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, second.URL+"/_apis/token?"+r.URL.RawQuery, tt.status)
+			}))
+			t.Cleanup(runtime.Close)
+			env := map[string]string{
+				EnvActionsRequestURL:   runtime.URL + "/_apis/token?api-version=2.0",
+				EnvActionsRequestToken: runtimeRequestToken,
+			}
+			src := GitHubActionsSource{Audience: DefaultAudience, Getenv: func(k string) string { return env[k] }, HTTPClient: tt.httpClient}
+
+			got, err := src.Token(t.Context())
+
+			mu.Lock()
+			if len(stolen) != 0 {
+				t.Errorf("redirect target got %d requests (Authorization %q), want none", len(stolen), stolen)
+			}
+			mu.Unlock()
+			if got != "" {
+				t.Errorf("Token() = %q, want empty", got)
+			}
+			wantError(t, err, ExitUsage, fmt.Sprintf("broker: github actions: token request answered %d (a redirect, not followed)", tt.status))
 		})
 	}
 }

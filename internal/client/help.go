@@ -11,7 +11,8 @@ The token is never printed.
 Flags:
   --url URL            broker base URL, e.g. https://broker.example:8443
                        (default $BROKER_URL)
-  --profile NAME       broker profile to get credentials for
+  --profile NAME       broker profile to get credentials for (1 to 64 of
+                       A-Z a-z 0-9 _ . -, not only dots)
   --ca-file PATH       PEM bundle of a private CA to trust for the broker
                        (default: the system roots)
   --cert-file PATH     client certificate (PEM, chain allowed) to present when
@@ -19,6 +20,10 @@ Flags:
   --key-file PATH      the certificate's private key (PEM); with --cert-file
                        (the three TLS flags need an https:// --url)
   --timeout DURATION   limit for the whole call, token source included (default 30s)
+  --insecure-plaintext allow an http:// --url whose host is not loopback
+                       (127.0.0.0/8, ::1, localhost): the token then crosses the
+                       network in clear; only for a broker reachable solely on
+                       a trusted network
 
 TOKEN-SOURCE, exactly one of:
   --token-file PATH    read the OIDC token from PATH on every call (Kubernetes
@@ -36,8 +41,10 @@ Exit codes:
   1  refused: 400, 401, 403 or 404 from the broker, 502 sts_refused (STS
      refused a hop), an answer that is not credentials, or a plain-HTTP
      answer to an https:// URL; retrying will not help
-  2  usage: bad flags, or no token from the token source (file missing,
-     unreadable or empty, variable unset, GitHub Actions variables missing),
+  2  usage: bad flags (an http:// --url to a host that is not loopback
+     without --insecure-plaintext), or no token from the token source (file
+     missing, unreadable or empty, variable unset, GitHub Actions variables
+     missing, the runtime refusing or redirecting),
      or a CA, certificate or key file that cannot be read or used
   3  transient: 429 or another 5xx from the broker, broker unreachable, or timeout;
      a retry may help. A 429 with a Retry-After of up to 10s is retried here

@@ -34,9 +34,10 @@ type wireOutput struct {
 	AccountID       string          `json:"AccountId"`
 }
 
-// parseOutput checks a 200 answer: the integer Version 1, non-empty keys and
-// session token, and an RFC 3339 Expiration after now. The error text names
-// the field that is wrong, never a value. On failure it returns the reason.
+// parseOutput checks a 200 answer: the integer Version 1, keys and session
+// token of visible ASCII, an RFC 3339 Expiration after now, and an AccountId,
+// if any, of 12 digits. The error text names the field that is wrong, never
+// a value. On failure it returns the reason.
 func parseOutput(body []byte, now time.Time) (*Output, string) {
 	var w wireOutput
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -53,6 +54,19 @@ func parseOutput(body []byte, now time.Time) (*Output, string) {
 		if f.v == "" {
 			return nil, f.name + " is missing"
 		}
+		// AWS keys and session tokens are visible ASCII (base64 and
+		// alphanumerics), and the SDKs put them in HTTP headers and
+		// SigV4 signatures: " " or a newline is a broken answer, which
+		// would otherwise fail later, in every API call, as a
+		// signature mismatch far from its cause.
+		if !headerSafe(f.v) {
+			return nil, f.name + " contains whitespace, control or non-ASCII characters"
+		}
+	}
+	// The SDKs use AccountId to build account-based endpoints (DynamoDB)
+	// and ARNs; anything but an account number is a broken answer.
+	if w.AccountID != "" && !validAccountID(w.AccountID) {
+		return nil, "AccountId is not 12 digits"
 	}
 	if w.Expiration == nil || *w.Expiration == "" {
 		return nil, "Expiration is missing"
@@ -74,6 +88,19 @@ func parseOutput(body []byte, now time.Time) (*Output, string) {
 		Expiration: exp.UTC().Format(time.RFC3339),
 		AccountID:  w.AccountID,
 	}, ""
+}
+
+// validAccountID reports whether id is an AWS account ID: exactly 12 ASCII digits.
+func validAccountID(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // errorBody is the broker's JSON error answer (design.md, HTTP API).

@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,9 @@ func TestRunTransportFailures(t *testing.T) {
 	}
 }
 
+// badProfile is the stderr line for a --profile the broker can never accept.
+const badProfile = "broker: --profile must be 1 to 64 of A-Z a-z 0-9 _ . - and not only dots\n"
+
 func TestRunUsageErrors(t *testing.T) {
 	b := startBroker(t, answer{status: 200, body: okBody})
 	dir := t.TempDir()
@@ -97,7 +101,18 @@ func TestRunUsageErrors(t *testing.T) {
 		{name: "url-not-http", cfg: Config{URL: "ftp://broker.example", Profile: "prod-deploy", Source: good}, wantStderr: "broker: --url must be an http(s) URL with a host, like https://broker.example:8443\n"},
 		{name: "url-with-query", cfg: Config{URL: b.srv.URL + "/?x=1", Profile: "prod-deploy", Source: good}, wantStderr: "broker: --url must not contain user info, a query or a fragment\n"},
 		{name: "no-profile", cfg: Config{URL: b.srv.URL, Source: good}, wantStderr: "broker: no profile given (--profile)\n"},
-		{name: "profile-with-newline", cfg: Config{URL: b.srv.URL, Profile: "a\nb", Source: good}, wantStderr: "broker: --profile must be at most 256 bytes without control characters\n"},
+		{name: "profile-with-newline", cfg: Config{URL: b.srv.URL, Profile: "a\nb", Source: good}, wantStderr: badProfile},
+		{name: "profile-with-space", cfg: Config{URL: b.srv.URL, Profile: "a b", Source: good}, wantStderr: badProfile},
+		{name: "profile-non-ascii", cfg: Config{URL: b.srv.URL, Profile: "é", Source: good}, wantStderr: badProfile},
+		{name: "profile-with-slash", cfg: Config{URL: b.srv.URL, Profile: "team/prod", Source: good}, wantStderr: badProfile},
+		{name: "profile-dot", cfg: Config{URL: b.srv.URL, Profile: ".", Source: good}, wantStderr: badProfile},
+		{name: "profile-dot-dot", cfg: Config{URL: b.srv.URL, Profile: "..", Source: good}, wantStderr: badProfile},
+		{name: "profile-too-long", cfg: Config{URL: b.srv.URL, Profile: strings.Repeat("a", 65), Source: good}, wantStderr: badProfile},
+		{
+			name:       "http-url-not-loopback",
+			cfg:        Config{URL: "http://broker.example:8080", Profile: "prod-deploy", Source: good},
+			wantStderr: "broker: --url http://broker.example:8080 would send the token in clear to a host that is not loopback: use https://, or --insecure-plaintext if the broker is reachable only on a trusted network\n",
+		},
 		{name: "no-source", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy"}, wantStderr: "broker: no token source given (--token-file, --token-env or --github-actions)\n"},
 		{name: "ca-file-with-http-url", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CAFile: writeFile(t, dir, "ca-for-http.pem", "not read")}, wantStderr: "broker: --ca-file, --cert-file and --key-file need an https:// --url; this one is plain http\n"},
 		{name: "cert-files-with-http-url", cfg: Config{URL: b.srv.URL, Profile: "prod-deploy", Source: good, CertFile: "c.pem", KeyFile: "k.pem"}, wantStderr: "broker: --ca-file, --cert-file and --key-file need an https:// --url; this one is plain http\n"},
@@ -134,7 +149,9 @@ func TestRunRequestPath(t *testing.T) {
 		{name: "plain", profile: "prod-deploy", wantPath: "/v1/credentials/prod-deploy"},
 		{name: "trailing-slash", suffix: "/", profile: "prod-deploy", wantPath: "/v1/credentials/prod-deploy"},
 		{name: "path-prefix", suffix: "/broker/", profile: "prod-deploy", wantPath: "/broker/v1/credentials/prod-deploy"},
-		{name: "escaped-profile", profile: "team/prod deploy?x", wantPath: "/v1/credentials/team%2Fprod%20deploy%3Fx"},
+		{name: "every-allowed-character", profile: "Team_prod.deploy-2", wantPath: "/v1/credentials/Team_prod.deploy-2"},
+		{name: "dots-inside", profile: "a..b", wantPath: "/v1/credentials/a..b"},
+		{name: "longest", profile: strings.Repeat("p", 64), wantPath: "/v1/credentials/" + strings.Repeat("p", 64)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -63,6 +64,24 @@ func newHTTPClient(cfg Config) (hc *http.Client, askedForCert func() bool, err e
 
 // noRedirect makes the client return a 3xx answer instead of following it.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// isLoopbackHost reports whether host (a URL's Hostname, without brackets
+// or port) is a loopback IP literal (127.0.0.0/8, ::1) or "localhost": the
+// hosts to which a plain-HTTP URL keeps the token on this machine. It
+// mirrors the server's rule for its own plain-HTTP listener
+// (internal/config IsLoopback). "localhost" is matched exactly, not
+// without regard to case: net/http sends a request for "LOCALHOST" through
+// an HTTP_PROXY from the environment, whereas loopback literals and
+// "localhost" are never proxied. Other names are not resolved: what they
+// resolve to can change, and a name such as 127.0.0.1.example.com only
+// looks local.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
 
 // loadCAFile reads a PEM bundle into a new pool. It replaces the system roots:
 // a private CA file is the one the operator wants us to trust for the broker.
