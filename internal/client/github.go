@@ -59,6 +59,11 @@ func (s GitHubActionsSource) Token(ctx context.Context) (string, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return "", usageError(nil, "github actions: %s is not an http(s) URL", EnvActionsRequestURL)
 	}
+	// The runner's URL is https; plain http off loopback would carry the
+	// request token in clear (the same rule as for --url).
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return "", usageError(nil, "github actions: %s is plain http to a host that is not loopback; the request token would cross the network in clear", EnvActionsRequestURL)
+	}
 	if s.Audience != "" {
 		aud := "audience=" + url.QueryEscape(s.Audience)
 		if u.RawQuery == "" {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -178,6 +180,17 @@ func TestGitHubActionsSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A runtime URL of plain http off loopback is refused before any request:
+// the request token would cross the network in clear.
+func TestGitHubActionsSourcePlainHTTP(t *testing.T) {
+	env := map[string]string{EnvActionsRequestURL: "http://192.0.2.1:9/_apis/token", EnvActionsRequestToken: runtimeRequestToken}
+	src := GitHubActionsSource{Getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, err := src.Token(ctx)
+	wantError(t, err, ExitUsage, "broker: github actions: ACTIONS_ID_TOKEN_REQUEST_URL is plain http to a host that is not loopback; the request token would cross the network in clear")
 }
 
 // A redirect from the runtime is not followed: net/http would resend the
