@@ -12,6 +12,7 @@ import (
 	"github.com/stsbroker/broker/internal/auth"
 	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/profile"
+	"github.com/stsbroker/broker/internal/profile/policy"
 )
 
 // Error codes of the JSON error body. They are part of the external contract
@@ -111,8 +112,13 @@ func toAPIError(err error) *apiError {
 			Message: fmt.Sprintf("condition %s on %s not met", ce.Operator, ce.Claim), Err: err}
 	case errors.As(err, &re):
 		msg := fmt.Sprintf("the token's claims do not fit %s", re.Field)
-		if re.ClaimMissing() {
+		switch {
+		case re.ClaimMissing():
 			msg = fmt.Sprintf("the token lacks a claim that %s needs", re.Field)
+		case errors.Is(err, policy.ErrTooLong):
+			msg = fmt.Sprintf("the token's claims make %s longer than the %d characters STS accepts", re.Field, policy.MaxLen)
+		case errors.Is(err, policy.ErrCharset):
+			msg = fmt.Sprintf("the token's claims put characters STS refuses (above U+00FF) into %s", re.Field)
 		}
 		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope, Message: msg, Err: err}
 	case errors.Is(err, profile.ErrUnknownProfile):

@@ -77,6 +77,37 @@ func (ps *problems) profile(name string, p *Profile, issuers map[string]string) 
 	for i := range p.Chain {
 		ps.hop(fmt.Sprintf("%s.chain[%d]", path, i), i, web, &p.Chain[i])
 	}
+	ps.transitiveRepeats(path, p.Chain)
+}
+
+// transitiveRepeats refuses a session tag whose key an earlier hop of the
+// chain marked transitive (transitive_tag_keys). STS carries a transitive
+// tag into every later session of the chain and refuses an AssumeRole
+// that sets the same key again, compared case-insensitively, with a
+// ValidationError (wire-facts §4.3: "same key as inherited transitive tag
+// ⇒ operation fails"): every request for the profile would fail at that
+// hop, after the hops before it were spent.
+func (ps *problems) transitiveRepeats(path string, chain []Hop) {
+	type mark struct {
+		hop int
+		key string // as written in transitive_tag_keys
+	}
+	earlier := make(map[string]mark) // by lower-case key
+	for i := range chain {
+		h := &chain[i]
+		for _, k := range slices.Sorted(maps.Keys(h.SessionTags)) {
+			if m, ok := earlier[strings.ToLower(k)]; ok {
+				ps.add(fmt.Sprintf("%s.chain[%d].session_tags.%s", path, i, k),
+					"tag key %q repeats %q, a transitive tag key of chain[%d] (tag keys are case-insensitive): the session of chain[%d] carries that tag, and STS refuses an AssumeRole that sets it again (ValidationError), so every request for this profile would fail at this hop; remove the tag here, or remove %q from chain[%d].transitive_tag_keys",
+					k, m.key, m.hop, i-1, m.key, m.hop)
+			}
+		}
+		for _, k := range h.TransitiveTagKeys {
+			if _, ok := earlier[strings.ToLower(k)]; !ok {
+				earlier[strings.ToLower(k)] = mark{hop: i, key: k}
+			}
+		}
+	}
 }
 
 func (ps *problems) conditions(path string, p *Profile, issuerURL string) {
@@ -211,10 +242,12 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 		}
 	}
 	// The rule profile.New applies at start-up (package policy imports only
-	// the standard library, not the rest of the broker): a JSON object (STS
-	// refuses anything else on every request: MalformedPolicyDocument) whose
-	// template actions sit inside JSON strings, whose content the renderer
-	// escapes, so that no claim can add to its structure.
+	// the standard library, not the rest of the broker): a session policy in
+	// IAM's grammar (STS refuses anything else on every request:
+	// MalformedPolicyDocument) whose own text fits STS's 2048 characters and
+	// character set, and whose template actions sit inside JSON string
+	// values, whose content the renderer escapes, so that no claim can add
+	// to its structure or choose a key or an Effect.
 	if h.Policy != "" {
 		if err := policy.Check(h.Policy); err != nil {
 			ps.add(path+".policy", "%v", err)

@@ -228,6 +228,40 @@ var validateTests = []struct {
 		want: []string{"test.yaml: profiles.p.chain[1].policy: not a JSON object"},
 	},
 	{
+		// STS accepts at most 2048 characters in a policy: text that is
+		// already longer, before any claim is printed, fails every request.
+		name: "policy-text-too-long-for-sts",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '`+sessionPolicy(strings.Repeat("a", 2000)+"{{ .claims.repository }}")+`'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: its text without template actions is 2095 characters, over the 2048 STS accepts in a session policy, so STS would refuse every request"},
+	},
+	{
+		name: "policy-text-character-sts-refuses",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '`+sessionPolicy("build→{{ .claims.repository }}")+`'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: U+2192 at 1:97 is a character STS refuses in a policy (it accepts tab, newline, carriage return and U+0020 to U+00FF)"},
+	},
+	{
+		// IAM's grammar: no Principal in a session policy.
+		name: "policy-with-principal",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: Statement[0] has Principal: a session policy cannot have one (it applies to the session it is passed with), and STS refuses it"},
+	},
+	{
+		// A claim must not choose between Allow and Deny.
+		name: "policy-effect-templated",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"{{ .claims.effect }}","Action":"s3:GetObject","Resource":"*"}]}'}`),
+		want: []string{`test.yaml: profiles.p.chain[1].policy: Statement[0].Effect must be "Allow" or "Deny", written as it is (not printed by a template action)`},
+	},
+	{
+		name: "policy-key-templated",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"{{ .claims.key }}":"x"}}}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{.claims.key}} at 1:"},
+	},
+	{
+		name: "policy-missing-resource",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: Statement[0] must have exactly one of Resource and NotResource"},
+	},
+	{
 		name: "issuer-symmetric-algorithm",
 		yaml: strings.Replace(validYAML, "audiences: [sts.amazonaws.com]", "audiences: [sts.amazonaws.com]\n    algorithms: [RS256, HS256, none]", 1),
 		want: []string{
@@ -384,6 +418,31 @@ var validateTests = []struct {
 	{
 		name: "fifty-session-tags",
 		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {`+tags(50)+`}}`),
+	},
+	{
+		// STS refuses an AssumeRole that sets a tag the calling session
+		// carries as transitive, case-insensitively, on every request.
+		name: "transitive-tag-set-again-on-next-hop",
+		yaml: chainOf(validHop1,
+			`{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {repo: "{{ .claims.repository }}", team: x}, transitive_tag_keys: [repo]}`,
+			`{role_arn: "arn:aws:iam::333333333333:role/r", session_tags: {Repo: "{{ .claims.repository }}", team: y}}`),
+		want: []string{`test.yaml: profiles.p.chain[2].session_tags.Repo: tag key "Repo" repeats "repo", a transitive tag key of chain[1] (tag keys are case-insensitive): the session of chain[1] carries that tag, and STS refuses an AssumeRole that sets it again (ValidationError), so every request for this profile would fail at this hop; remove the tag here, or remove "repo" from chain[1].transitive_tag_keys`},
+	},
+	{
+		// A transitive tag stays for the rest of the chain.
+		name: "transitive-tag-set-again-two-hops-later",
+		yaml: prof(`{issuer: github, source: ambient, conditions: ` + validCond + `, chain: [` +
+			`{role_arn: "arn:aws:iam::111111111111:role/a", session_tags: {env: prod}, transitive_tag_keys: [env]}, ` +
+			`{role_arn: "arn:aws:iam::222222222222:role/b"}, ` +
+			`{role_arn: "arn:aws:iam::333333333333:role/c", session_tags: {ENV: dev}}]}`),
+		want: []string{`test.yaml: profiles.p.chain[2].session_tags.ENV: tag key "ENV" repeats "env", a transitive tag key of chain[0] (tag keys are case-insensitive): the session of chain[1] carries that tag`},
+	},
+	{
+		// Only a transitive tag is carried: a plain one may be set again.
+		name: "tag-set-again-not-transitive",
+		yaml: chainOf(validHop1,
+			`{role_arn: "arn:aws:iam::222222222222:role/r", session_tags: {repo: a, team: x}, transitive_tag_keys: [team]}`,
+			`{role_arn: "arn:aws:iam::333333333333:role/r", session_tags: {repo: b}}`),
 	},
 	{
 		name: "transitive-key-not-a-tag",
@@ -629,6 +688,12 @@ func TestValidatePure(t *testing.T) {
 	if got := errLines(cfg.Validate())[1]; strings.HasPrefix(got, "test.yaml") {
 		t.Errorf("Validate() line = %q, want no file prefix", got)
 	}
+}
+
+// sessionPolicy is a one-statement session policy whose Resource is
+// resource, for a single-quoted YAML scalar.
+func sessionPolicy(resource string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"` + resource + `"}]}`
 }
 
 func repeat(s string, n int) []string {

@@ -58,6 +58,12 @@ func renderCause(err error) string {
 	if errors.Is(err, policy.ErrWildcard) {
 		return policy.ErrWildcard.Error()
 	}
+	if errors.Is(err, policy.ErrTooLong) {
+		return policy.ErrTooLong.Error()
+	}
+	if errors.Is(err, policy.ErrCharset) {
+		return policy.ErrCharset.Error()
+	}
 	var ee template.ExecError
 	if !errors.As(err, &ee) {
 		return "template failed"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/stsbroker/broker/internal/chain"
 	"github.com/stsbroker/broker/internal/profile/policy"
 )
 
@@ -30,8 +31,6 @@ var policyEscapeTests = []struct {
 	// wantRaw is the Resource as written in the rendered policy, between
 	// "artifacts/myorg/app/" and "/*".
 	wantRaw string
-	// wantDecoded is the Resource's workflow part once decoded; "" means in.
-	wantDecoded string
 }{
 	{
 		name:    "breakout-stays-in-its-string",
@@ -45,7 +44,10 @@ var policyEscapeTests = []struct {
 	{name: "control-characters", in: "\x00\x01\x08\x0c\x1f\x7f", wantRaw: `\u0000\u0001\b\f\u001f` + "\x7f"},
 	{name: "unicode-line-separators", in: "a\u2028b\u2029c", wantRaw: `a\u2028b\u2029c`},
 	{name: "unicode-escape-text", in: `\u0022`, wantRaw: `\\u0022`},
-	{name: "invalid-utf8", in: "a\xffb", wantRaw: "a\ufffdb", wantDecoded: "a\ufffdb"},
+	// Latin-1 is within what STS accepts in a policy, as it is. (Invalid
+	// UTF-8 and characters above U+00FF are refused: see
+	// TestRenderPolicyLimits.)
+	{name: "latin-1", in: "café ÿ", wantRaw: "café ÿ"},
 	// Kept as they are: IAM reads the policy, not a browser (see
 	// jsonStringContent). This row passes with or without escaping.
 	{name: "html-characters-unchanged", in: "<a>&b", wantRaw: "<a>&b"},
@@ -78,11 +80,7 @@ func TestRenderPolicyEscapesClaims(t *testing.T) {
 			if err := json.Unmarshal([]byte(got), &doc); err != nil {
 				t.Fatalf("rendered policy is not JSON: %v", err)
 			}
-			decoded := tt.in
-			if tt.wantDecoded != "" {
-				decoded = tt.wantDecoded
-			}
-			wantStmts := []struct{ Resource string }{{Resource: "arn:aws:s3:::artifacts/myorg/app/" + decoded + "/*"}}
+			wantStmts := []struct{ Resource string }{{Resource: "arn:aws:s3:::artifacts/myorg/app/" + tt.in + "/*"}}
 			if diff := cmp.Diff(wantStmts, doc.Statement); diff != "" {
 				t.Errorf("rendered statements (-want +got):\n%s", diff)
 			}
@@ -137,41 +135,36 @@ func TestRenderPolicyRefusesWildcards(t *testing.T) {
 // what they print is escaped too.
 func TestRenderPolicyBlocks(t *testing.T) {
 	tests := []struct {
-		name   string
-		policy string
-		want   string
+		name     string
+		resource string // the Resource's template
+		want     string // the Resource as rendered
 	}{
 		{
-			name:   "range-inside-string",
-			policy: `{"Resource":"{{ range $i, $g := .claims.groups }}{{ if $i }},{{ end }}{{ $g }}{{ end }}"}`,
-			want:   `{"Resource":"a\"b,c\\"}`,
+			name:     "range-inside-string",
+			resource: `{{ range $i, $g := .claims.groups }}{{ if $i }},{{ end }}{{ $g }}{{ end }}`,
+			want:     `a\"b,c\\`,
 		},
 		{
-			name:   "if-else-inside-string",
-			policy: `{"Resource":"{{ if eq .claims.repository_owner "myorg" }}\"{{ .claims.workflow }}\"{{ else }}none{{ end }}"}`,
-			want:   `{"Resource":"\"x\\\"}\""}`,
+			name:     "if-else-inside-string",
+			resource: `{{ if eq .claims.repository_owner "myorg" }}\"{{ .claims.workflow }}\"{{ else }}none{{ end }}`,
+			want:     `\"x\\\"}\"`,
 		},
 		{
-			name:   "variable-escaped-once",
-			policy: `{"Resource":"{{ $w := .claims.workflow }}{{ $w }}/{{ printf "%s" $w }}"}`,
-			want:   `{"Resource":"x\\\"}/x\\\"}"}`,
-		},
-		{
-			name:   "action-as-key",
-			policy: `{"{{ .claims.workflow }}":1}`,
-			want:   `{"x\\\"}":1}`,
+			name:     "variable-escaped-once",
+			resource: `{{ $w := .claims.workflow }}{{ $w }}/{{ printf "%s" $w }}`,
+			want:     `x\\\"}/x\\\"}`,
 		},
 		{
 			name: "trim-markers",
 			// The newlines are trimmed away: what is checked is the text
 			// that is printed, not the template's source.
-			policy: "{\"Resource\":\"a \n {{- .claims.workflow -}} \n b\"}",
-			want:   `{"Resource":"ax\\\"}b"}`,
+			resource: "a \n {{- .claims.workflow -}} \n b",
+			want:     `ax\\\"}b`,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := withPolicy(t, tt.policy)
+			p := withPolicy(t, resourcePolicy(tt.resource))
 			claims := githubClaims("1")
 			claims["workflow"] = `x\"}`
 			claims["groups"] = []any{`a"b`, `c\`}
@@ -179,26 +172,203 @@ func TestRenderPolicyBlocks(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Render() error = %v", err)
 			}
-			if got := plan.Hops[1].Policy; got != tt.want {
-				t.Errorf("Render() policy = %s, want %s", got, tt.want)
+			if got, want := plan.Hops[1].Policy, resourcePolicy(tt.want); got != want {
+				t.Errorf("Render() policy = %s, want %s", got, want)
 			}
 		})
 	}
 }
 
+// resourcePolicy is a one-statement session policy whose Resource is
+// resource.
+func resourcePolicy(resource string) string {
+	return `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"` + resource + `"}}`
+}
+
 // TestNewPolicy: a policy whose actions could print outside a JSON string
-// is refused by New, and by policy.Check (config validation) with the same
+// or into a key, or that STS would refuse whatever the claims (too long, a
+// character outside its set, not a session policy in IAM's grammar), is
+// refused by New, and by policy.Check (config validation) with the same
 // message.
 func TestNewPolicy(t *testing.T) {
+	// atLimit pads resourcePolicy's skeleton to policy.MaxLen characters;
+	// the action after it prints nothing into the skeleton.
+	atLimit := strings.Repeat("a", policy.MaxLen-len(resourcePolicy(""))) + "{{ .claims.x }}"
+	const (
+		stmt    = `"Effect":"Allow","Action":"s3:GetObject","Resource":"*"`
+		version = `{"Version":"2012-10-17",`
+	)
 	tests := []struct {
 		name    string
 		policy  string
 		wantErr string // "" for success; the message after the field
 	}{
 		{name: "template-in-strings", policy: tenantPolicy},
-		{name: "no-template", policy: `{"Version":"2012-10-17","Statement":[]}`},
-		{name: "block-inside-string", policy: `{"R":"{{ range .claims.g }}\"{{ . }}\",{{ else }}\u00e9{{ end }}"}`},
-		{name: "declaration-inside-string", policy: `{"R":"{{ $x := .claims.a }}{{ $x }}"}`},
+		{name: "no-template", policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["s3:DeleteObject"],"NotResource":"arn:aws:s3:::keep/*"}]}`},
+		{name: "block-inside-string", policy: resourcePolicy(`{{ range .claims.g }}\"{{ . }}\",{{ else }}\u00e9{{ end }}`)},
+		{name: "declaration-inside-string", policy: resourcePolicy(`{{ $x := .claims.a }}{{ $x }}`)},
+		{
+			name:   "whole-grammar",
+			policy: `{"Version":"2008-10-17","Id":"p1","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::b","arn:aws:s3:::b/{{ .claims.repository }}/*"],"Condition":{"StringEquals":{"aws:RequestedRegion":"{{ .claims.region }}"}}},{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}]}`,
+		},
+		{name: "no-version", policy: `{"Statement":{` + stmt + `}}`},
+		{name: "latin-1-text", policy: resourcePolicy("café")},
+		{name: "skeleton-at-limit", policy: resourcePolicy(atLimit)},
+		{
+			// A block's body may not run: only the skeleton is counted.
+			name:   "long-block-body",
+			policy: resourcePolicy("{{ if .claims.x }}" + strings.Repeat("a", policy.MaxLen) + "{{ end }}"),
+		},
+		{
+			name:    "skeleton-over-limit",
+			policy:  resourcePolicy("a" + atLimit),
+			wantErr: "its text without template actions is 2049 characters, over the 2048 STS accepts in a session policy, so STS would refuse every request (whitespace counts: write the JSON compactly)",
+		},
+		{
+			name:    "character-above-latin-1",
+			policy:  resourcePolicy("ā"),
+			wantErr: "U+0101 at 1:91 is a character STS refuses in a policy (it accepts tab, newline, carriage return and U+0020 to U+00FF)",
+		},
+		{
+			name:    "character-above-latin-1-in-block",
+			policy:  resourcePolicy("{{ if .claims.x }}→{{ end }}"),
+			wantErr: "U+2192 at 1:109 is a character STS refuses in a policy (it accepts tab, newline, carriage return and U+0020 to U+00FF)",
+		},
+		{
+			name:    "action-as-key",
+			policy:  `{"{{ .claims.workflow }}":1}`,
+			wantErr: "template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{.claims.workflow}} at 1:3",
+		},
+		{
+			name:    "action-as-condition-key",
+			policy:  version + `"Statement":{` + stmt + `,"Condition":{"StringEquals":{"{{ .claims.k }}":"x"}}}}`,
+			wantErr: "template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{.claims.k}} at 1:124",
+		},
+		{
+			name:    "action-in-part-of-key",
+			policy:  version + `"Statement":{` + stmt + `,"Condition":{"StringEquals":{"aws:PrincipalTag/{{ .claims.k }}":"x"}}}}`,
+			wantErr: "template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{.claims.k}} at 1:141",
+		},
+		{
+			name:    "block-in-key",
+			policy:  version + `"{{ if .claims.x }}Id{{ end }}":"x","Statement":{` + stmt + `}}`,
+			wantErr: `template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{if .claims.x}}Id{{end}} at 1:26`,
+		},
+		{
+			name:    "unknown-top-level-key",
+			policy:  version + `"Statement":{` + stmt + `},"Extra":"x"}`,
+			wantErr: `the policy has key "Extra", which IAM's policy grammar does not allow there (want Version, Id, Statement)`,
+		},
+		{
+			name:    "version-unknown",
+			policy:  `{"Version":"2012-10-18","Statement":{` + stmt + `}}`,
+			wantErr: `the policy's Version must be "2012-10-17" or "2008-10-17", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "version-printed",
+			policy:  `{"Version":"2012-10-17{{ .claims.v }}","Statement":{` + stmt + `}}`,
+			wantErr: `the policy's Version must be "2012-10-17" or "2008-10-17", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "id-not-string",
+			policy:  version + `"Id":1,"Statement":{` + stmt + `}}`,
+			wantErr: "the policy's Id must be a string",
+		},
+		{
+			name:    "no-statement",
+			policy:  `{"Version":"2012-10-17"}`,
+			wantErr: "the policy has no Statement, which IAM requires",
+		},
+		{
+			name:    "empty-statement-array",
+			policy:  version + `"Statement":[]}`,
+			wantErr: "the policy's Statement must be an object or a non-empty array of objects",
+		},
+		{
+			name:    "statement-string",
+			policy:  version + `"Statement":"{{ .claims.s }}"}`,
+			wantErr: "the policy's Statement must be an object or a non-empty array of objects",
+		},
+		{
+			name:    "statement-item-not-object",
+			policy:  version + `"Statement":[{` + stmt + `},["x"]]}`,
+			wantErr: "Statement[1] must be an object",
+		},
+		{
+			name:    "principal",
+			policy:  version + `"Statement":[{` + stmt + `,"Principal":{"AWS":"111111111111"}}]}`,
+			wantErr: "Statement[0] has Principal: a session policy cannot have one (it applies to the session it is passed with), and STS refuses it",
+		},
+		{
+			name:    "not-principal",
+			policy:  version + `"Statement":{"NotPrincipal":"*",` + stmt + `}}`,
+			wantErr: "Statement has NotPrincipal: a session policy cannot have one (it applies to the session it is passed with), and STS refuses it",
+		},
+		{
+			name:    "unknown-statement-key",
+			policy:  version + `"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resources":"*"}}`,
+			wantErr: `Statement has key "Resources", which IAM's policy grammar does not allow there (want Sid, Effect, Action, NotAction, Resource, NotResource, Condition)`,
+		},
+		{
+			name:    "effect-printed",
+			policy:  version + `"Statement":{"Effect":"{{ .claims.effect }}","Action":"s3:GetObject","Resource":"*"}}`,
+			wantErr: `Statement.Effect must be "Allow" or "Deny", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "effect-partly-printed",
+			policy:  version + `"Statement":[{"Effect":"Allow{{ .claims.x }}","Action":"s3:GetObject","Resource":"*"}]}`,
+			wantErr: `Statement[0].Effect must be "Allow" or "Deny", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "effect-lower-case",
+			policy:  version + `"Statement":{"Effect":"allow","Action":"s3:GetObject","Resource":"*"}}`,
+			wantErr: `Statement.Effect must be "Allow" or "Deny", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "no-effect",
+			policy:  version + `"Statement":{"Action":"s3:GetObject","Resource":"*"}}`,
+			wantErr: `Statement.Effect must be "Allow" or "Deny", written as it is (not printed by a template action)`,
+		},
+		{
+			name:    "action-and-not-action",
+			policy:  version + `"Statement":{` + stmt + `,"NotAction":"s3:PutObject"}}`,
+			wantErr: "Statement must have exactly one of Action and NotAction",
+		},
+		{
+			name:    "no-action",
+			policy:  version + `"Statement":{"Effect":"Allow","Resource":"*"}}`,
+			wantErr: "Statement must have exactly one of Action and NotAction",
+		},
+		{
+			name:    "no-resource",
+			policy:  version + `"Statement":{"Effect":"Allow","Action":"s3:GetObject"}}`,
+			wantErr: "Statement must have exactly one of Resource and NotResource",
+		},
+		{
+			name:    "action-number",
+			policy:  version + `"Statement":{"Effect":"Allow","Action":1,"Resource":"*"}}`,
+			wantErr: "Statement.Action must be a string or an array of strings",
+		},
+		{
+			name:    "not-resource-list-with-object",
+			policy:  version + `"Statement":{"Effect":"Allow","Action":"s3:GetObject","NotResource":["a",{}]}}`,
+			wantErr: "Statement.NotResource must be a string or an array of strings",
+		},
+		{
+			name:    "condition-not-object",
+			policy:  version + `"Statement":{` + stmt + `,"Condition":"{{ .claims.c }}"}}`,
+			wantErr: "Statement.Condition must be an object",
+		},
+		{
+			name:    "sid-not-string",
+			policy:  version + `"Statement":{"Sid":1,` + stmt + `}}`,
+			wantErr: "Statement.Sid must be a string",
+		},
+		{
+			name:    "repeated-key",
+			policy:  version + `"Statement":{` + stmt + `,"Effect":"Deny"}}`,
+			wantErr: `key "Effect" appears twice in one object: which one IAM applies is not defined`,
+		},
 		{
 			name:    "action-as-statement",
 			policy:  `{"Version":"2012-10-17","Statement":[{{ .claims.stmt }}]}`,
@@ -340,10 +510,15 @@ func TestRenderErrorPolicyStructure(t *testing.T) {
 }
 
 // FuzzRenderPolicy: whatever the workflow claim holds, the rendered policy
-// is JSON with the one statement, whose Resource holds the claim's text.
+// is JSON with the one statement, whose Resource holds the claim's text, and
+// fits STS's limits; or Render refuses the claim for a reason it holds: a
+// wildcard, a character STS refuses, or a length.
 func FuzzRenderPolicy(f *testing.F) {
 	for _, tt := range policyEscapeTests {
 		f.Add(tt.in)
+	}
+	for _, tt := range policyLimitTests {
+		f.Add(tt.workflow)
 	}
 	cfg := prodDeploy()
 	cfg.Chain[1].Policy = tenantPolicy
@@ -355,11 +530,32 @@ func FuzzRenderPolicy(f *testing.F) {
 		claims := githubClaims("1")
 		claims["workflow"] = workflow
 		plan, err := p.Render(githubIdentity(claims), testToken)
-		if wildcard := strings.ContainsAny(workflow, "*?${"); wildcard || err != nil {
+		wildcard := strings.ContainsAny(workflow, "*?${")
+		switch {
+		case wildcard || errors.Is(err, policy.ErrWildcard):
 			if !wildcard || !errors.Is(err, policy.ErrWildcard) {
 				t.Fatalf("Render(%q) error = %v, want ErrWildcard exactly when the claim holds *, ?, $ or {", workflow, err)
 			}
 			return
+		case errors.Is(err, policy.ErrCharset):
+			// The escaping writes control characters, U+2028 and U+2029 as
+			// ASCII escapes; any other character above U+00FF, and invalid
+			// UTF-8, stays as it is (or becomes U+FFFD).
+			if !strings.ContainsFunc(workflow, func(r rune) bool { return r > 0xff && r != 0x2028 && r != 0x2029 }) {
+				t.Fatalf("Render(%q) error = %v, but the claim has no character STS refuses", workflow, err)
+			}
+			return
+		case errors.Is(err, policy.ErrTooLong):
+			// Escaping at most sextuples a character (\u001f).
+			if len(tenantPolicy)+6*utf8.RuneCountInString(workflow) <= policy.MaxLen {
+				t.Fatalf("Render(%q) error = %v, but the claim is too short for that", workflow, err)
+			}
+			return
+		case err != nil:
+			t.Fatalf("Render(%q) error = %v", workflow, err)
+		}
+		if err := policy.CheckLimits(plan.Hops[1].Policy); err != nil {
+			t.Fatalf("Render(%q) policy does not fit STS: %v", workflow, err)
 		}
 		var doc struct{ Statement []map[string]string }
 		if err := json.Unmarshal([]byte(plan.Hops[1].Policy), &doc); err != nil {
@@ -368,12 +564,76 @@ func FuzzRenderPolicy(f *testing.F) {
 		if len(doc.Statement) != 1 || len(doc.Statement[0]) != 3 {
 			t.Fatalf("Render(%q) statements = %v, want the template's one", workflow, doc.Statement)
 		}
-		// encoding/json turns invalid UTF-8 into U+FFFD.
 		want := "arn:aws:s3:::artifacts/myorg/app/" + workflow + "/*"
-		if got := doc.Statement[0]["Resource"]; utf8.ValidString(workflow) && got != want {
+		if got := doc.Statement[0]["Resource"]; got != want {
 			t.Fatalf("Render(%q) Resource = %q, want %q", workflow, got, want)
 		}
 	})
+}
+
+// policyLimitTests render resourcePolicy("{{ .claims.workflow }}"), whose
+// text without the action is len(resourcePolicy("")) characters.
+var policyLimitTests = []struct {
+	name     string
+	workflow string
+	wantErr  error // nil for success
+}{
+	{name: "at-limit", workflow: strings.Repeat("w", policy.MaxLen-len(resourcePolicy("")))},
+	{name: "latin-1-at-limit", workflow: strings.Repeat("ÿ", policy.MaxLen-len(resourcePolicy("")))},
+	{name: "over-limit", workflow: strings.Repeat("w", policy.MaxLen-len(resourcePolicy(""))+1), wantErr: policy.ErrTooLong},
+	{
+		// Short enough as the claim, too long once escaped.
+		name:     "over-limit-once-escaped",
+		workflow: strings.Repeat(`"`, (policy.MaxLen-len(resourcePolicy("")))/2+1),
+		wantErr:  policy.ErrTooLong,
+	},
+	{name: "above-latin-1", workflow: "deploy\u0100", wantErr: policy.ErrCharset},
+	{name: "arrow", workflow: "build→deploy", wantErr: policy.ErrCharset},
+	{name: "astral", workflow: "ship-\U0001F680", wantErr: policy.ErrCharset},
+	{name: "invalid-utf8", workflow: "a\xffb", wantErr: policy.ErrCharset},
+	{name: "replacement-character", workflow: "a\ufffdb", wantErr: policy.ErrCharset},
+	{
+		// Both too long and outside the set: the character is reported.
+		name:     "long-and-above-latin-1",
+		workflow: strings.Repeat("→", policy.MaxLen),
+		wantErr:  policy.ErrCharset,
+	},
+	{name: "line-separators-escaped", workflow: "a\u2028b\u2029c"},
+}
+
+// TestRenderPolicyLimits: STS refuses a policy over 2048 characters, or
+// with a character outside tab, newline, carriage return and U+0020 to
+// U+00FF, on every call. A claim that makes the rendered policy so is
+// refused by Render, before any STS call, with a RenderError of the policy
+// that does not quote the claim (403 insufficient_scope at the API).
+func TestRenderPolicyLimits(t *testing.T) {
+	p := withPolicy(t, resourcePolicy("{{ .claims.workflow }}"))
+	for _, tt := range policyLimitTests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := githubClaims("1")
+			claims["workflow"] = tt.workflow
+			plan, err := p.Render(githubIdentity(claims), testToken)
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Render() error = %v, want nil", err)
+				}
+				if got := utf8.RuneCountInString(plan.Hops[1].Policy); got > policy.MaxLen {
+					t.Errorf("rendered policy is %d characters, want at most %d", got, policy.MaxLen)
+				}
+				return
+			}
+			var re *RenderError
+			if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, tt.wantErr) || re.ClaimMissing() {
+				t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for %v", err, tt.wantErr)
+			}
+			if want := "profile: render chain[1].policy: " + tt.wantErr.Error(); err.Error() != want {
+				t.Errorf("Render() error = %q, want %q", err, want)
+			}
+			if diff := cmp.Diff(chain.Plan{}, plan, revealSecrets); diff != "" {
+				t.Errorf("Render() plan on error mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // withPolicy is the seed profile with hop 2's inline policy set to policy.

@@ -108,7 +108,9 @@ type tagTemplate struct {
 // source identity on a chain that has no AssumeRole hop, more than 50 tags or
 // 10 policy ARNs, an invalid or case-insensitively repeated tag key, and a
 // duration above 1h on a chained hop. A policy must pass [policy.Parse]: its
-// template actions may appear only inside JSON strings.
+// template actions may appear only inside JSON string values, and it must
+// be a session policy STS accepts (IAM's grammar, STS's length and
+// character set) before any claim is printed.
 func New(cfg Config) (*Profile, error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {

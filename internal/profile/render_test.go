@@ -366,6 +366,24 @@ func TestRenderError(t *testing.T) {
 			causeHas:  "repo:myorg/app:ref:refs/heads/main",
 		},
 		{
+			// STS accepts at most 2048 characters in a policy: refused
+			// before any STS call, without quoting the claim.
+			name:      "policy-too-long-for-sts",
+			config:    func(c *Config) { c.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}") },
+			claims:    func(c map[string]any) { c["workflow"] = "wf-" + strings.Repeat("w", 2100) },
+			wantField: "chain[1].policy",
+			wantMsg:   `profile: render chain[1].policy: the claims make the rendered policy longer than the 2048 characters STS accepts`,
+		},
+		{
+			// STS accepts tab, newline, carriage return and U+0020 to
+			// U+00FF in a policy.
+			name:      "policy-character-sts-refuses",
+			config:    func(c *Config) { c.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}") },
+			claims:    func(c map[string]any) { c["workflow"] = "wf-build→deploy" },
+			wantField: "chain[1].policy",
+			wantMsg:   `profile: render chain[1].policy: the claims put characters into the rendered policy that STS refuses (it accepts tab, newline, carriage return and U+0020 to U+00FF)`,
+		},
+		{
 			name:      "output-too-large",
 			config:    func(c *Config) { c.SessionName = `{{ printf "%099999d" 1 }}` },
 			wantField: "session_name",
@@ -400,7 +418,7 @@ func TestRenderError(t *testing.T) {
 			if tt.causeHas != "" && !strings.Contains(re.Err.Error(), tt.causeHas) {
 				t.Errorf("RenderError.Err = %q, want it to contain %q", re.Err, tt.causeHas)
 			}
-			if msg := err.Error(); strings.Contains(msg, "myorg/app") || strings.Contains(msg, "octocat") || strings.Contains(msg, "refs/heads") {
+			if msg := err.Error(); strings.Contains(msg, "myorg/app") || strings.Contains(msg, "octocat") || strings.Contains(msg, "refs/heads") || strings.Contains(msg, "wf-") {
 				t.Errorf("Render() error = %q, want no claim value", msg)
 			}
 			if diff := cmp.Diff(chain.Plan{}, got, revealSecrets); diff != "" {

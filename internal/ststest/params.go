@@ -144,8 +144,10 @@ func parseAssume(p url.Values, webIdentity bool) (*assumeParams, *apiError) {
 	if len(ps) > 0 {
 		return nil, validationErrors(ps)
 	}
-	if in.policy != "" && !validJSON(in.policy) {
-		return nil, newError(400, "MalformedPolicyDocument", "The policy is not in the valid JSON format.")
+	if in.policy != "" {
+		if err := checkSessionPolicy(in.policy); err != nil {
+			return nil, err
+		}
 	}
 	return in, nil
 }

@@ -20,6 +20,27 @@ type checker struct {
 	// a $ and a { of the template's text that an empty output (an empty
 	// claim, an if that did not run) would join into an IAM policy variable.
 	dollar, printed bool
+
+	// templated holds the ordinals (see lexer.strings) of the skeleton's
+	// strings that an action or block prints into: values a claim can
+	// change, which the grammar check refuses where IAM's grammar must be
+	// written as it is (Effect, Version).
+	templated map[int]bool
+}
+
+// claims records that n, an action that prints or a block, is in the
+// string being read, and refuses it in an object's key: the keys are IAM's
+// grammar (Effect, Resource, a condition operator or key), and a claim
+// choosing one would choose what the policy means.
+func (c *checker) claims(n parse.Node) error {
+	if c.lex.inKey {
+		return fmt.Errorf("template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): %s at %s", clip(n.String()), c.atNode(n))
+	}
+	if c.templated == nil {
+		c.templated = make(map[int]bool)
+	}
+	c.templated[c.lex.strings-1] = true
+	return nil
 }
 
 // joins refuses a $ right before an action or block, such as the "${{" of
@@ -59,6 +80,9 @@ func (c *checker) walk(list *parse.ListNode, inBlock bool) error {
 			// An action that declares or assigns a variable prints nothing;
 			// escaping its value would escape it twice when printed.
 			if len(n.Pipe.Decl) == 0 {
+				if err := c.claims(n); err != nil {
+					return err
+				}
 				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
 					NodeType: parse.NodeCommand,
 					Pos:      n.Pos,
@@ -102,6 +126,9 @@ func (c *checker) block(n parse.Node, b *parse.BranchNode) error {
 	if err := c.joins(n); err != nil {
 		return err
 	}
+	if err := c.claims(n); err != nil {
+		return err
+	}
 	for _, body := range []*parse.ListNode{b.List, b.ElseList} {
 		c.dollar, c.printed = false, true
 		if err := c.walk(body, true); err != nil {
@@ -131,6 +158,12 @@ func (c *checker) textNode(n *parse.TextNode, inBlock bool) error {
 		}
 		if inBlock && wasString && !c.lex.inString {
 			return fmt.Errorf("the text of an if, range or with block must not end the JSON string it is in (at %s)", c.at(int(n.Pos)+i))
+		}
+	}
+	// Block bodies too: STS refuses the character whenever one runs.
+	for i, r := range string(n.Text) {
+		if !stsRune(r) {
+			return fmt.Errorf("%U at %s is a character STS refuses in a policy (it accepts tab, newline, carriage return and U+0020 to U+00FF)", r, c.at(int(n.Pos)+i))
 		}
 	}
 	if !inBlock {
@@ -172,14 +205,23 @@ func clip(s string) string {
 }
 
 // lexer follows JSON text byte by byte, only far enough to know whether it
-// is inside a string (RFC 8259 §7), and checks what is inside strings: no
-// control character, only the escapes JSON defines. Outside strings it
-// checks nothing; jsonShape does.
+// is inside a string (RFC 8259 §7) and whether that string is an object's
+// key, and checks what is inside strings: no control character, only the
+// escapes JSON defines. Outside strings it checks nothing; jsonShape does.
 type lexer struct {
 	inString bool
 	// escape is 0 outside an escape, -1 after a backslash, and 1 to 4 for
 	// the hex digits of a \u escape still to come.
 	escape int
+	// open holds '{' or '[' for each object or array not yet closed;
+	// wantKey: the next string is a key of the innermost object; inKey: the
+	// string being read is one. In text that is not JSON they can be wrong,
+	// and jsonShape refuses that text anyway.
+	open           []byte
+	wantKey, inKey bool
+	// strings counts the strings started so far, keys included: the
+	// ordinal of a string in the skeleton (block bodies cannot start one).
+	strings int
 }
 
 // inContent reports whether the next byte would be the content of a string:
@@ -190,7 +232,7 @@ func (l *lexer) inContent() bool { return l.inString && l.escape == 0 }
 func (l *lexer) next(b byte) bool {
 	switch {
 	case !l.inString:
-		l.inString = b == '"'
+		l.structure(b)
 	case l.escape == -1:
 		switch b {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -213,6 +255,30 @@ func (l *lexer) next(b byte) bool {
 		return false
 	}
 	return true
+}
+
+// structure moves past b, a byte outside strings.
+func (l *lexer) structure(b byte) {
+	switch b {
+	case '"':
+		l.inString, l.inKey, l.wantKey = true, l.wantKey, false
+		l.strings++
+	case '{':
+		l.open = append(l.open, b)
+		l.wantKey = true
+	case '[':
+		l.open = append(l.open, b)
+		l.wantKey = false
+	case '}', ']':
+		if len(l.open) > 0 {
+			l.open = l.open[:len(l.open)-1]
+		}
+		l.wantKey = false
+	case ':':
+		l.wantKey = false
+	case ',':
+		l.wantKey = len(l.open) > 0 && l.open[len(l.open)-1] == '{'
+	}
 }
 
 func isHex(b byte) bool {

@@ -10,8 +10,9 @@
 // one context a policy needs:
 //
 //   - [Parse] refuses a template unless every {{ }} (an action, or a whole
-//     if, range or with block) sits inside a JSON string, and the template
-//     with its actions removed is a JSON object;
+//     if, range or with block) sits inside a JSON string that is a value,
+//     not an object's key, and the template with its actions removed is a
+//     JSON object;
 //   - every action's output is escaped as JSON string content: Parse
 //     appends an escaping function to its pipeline, as html/template appends
 //     its escapers. An output holding *, ?, $ or { fails the execution
@@ -23,6 +24,14 @@
 //     output and the template's text;
 //   - [Template.CheckOutput] tells whether a rendered policy has the
 //     template's JSON structure, in case the two above ever disagree.
+//
+// It also holds a template to what STS accepts, so that a policy STS would
+// refuse fails at start-up or, when claims make it so, before any STS call:
+// Parse refuses a template whose own text is over [MaxLen] characters or
+// holds a character outside STS's set, or that is not a session policy in
+// IAM's grammar (keys, Effect and Version written as they are, no
+// Principal); [CheckLimits] refuses a rendered policy that claims made too
+// long or put such a character into.
 //
 // The package uses only the standard library: config validation calls
 // [Check] without importing the rest of the broker.
@@ -74,11 +83,14 @@ func Check(text string) error {
 // Parse parses text as a text/template named name, with missingkey=error
 // and funcs, and makes every action escape its output as JSON string
 // content. It refuses a template that does not parse, an action ({{ }})
-// outside a JSON string or within an escape, the text of an if, range or
-// with block that ends the string the block starts in (or ends within an
-// escape), invalid string content (a control character, an unknown escape),
-// {{ define }}, {{ block }} and {{ template }}, and a template that, its
-// actions removed, is not a JSON object.
+// outside a JSON string, within an escape or in an object's key, the text
+// of an if, range or with block that ends the string the block starts in
+// (or ends within an escape), invalid string content (a control character,
+// an unknown escape), a character STS refuses in a policy, {{ define }},
+// {{ block }} and {{ template }}, and a template that, its actions removed
+// (its skeleton), is not a JSON object, is longer than [MaxLen] characters
+// or is not a session policy in IAM's grammar (see checkGrammar): STS would
+// refuse every rendering of it.
 func Parse(name, text string, funcs template.FuncMap) (*Template, error) {
 	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).
 		Funcs(template.FuncMap{escaperName: escape}).Parse(text)
@@ -99,6 +111,16 @@ func Parse(name, text string, funcs template.FuncMap) (*Template, error) {
 	}
 	shape, err := jsonShape(c.skeleton.Bytes())
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSkeletonLength(c.skeleton.Bytes()); err != nil {
+		return nil, err
+	}
+	doc, err := readSkeleton(c.skeleton.Bytes(), c.templated)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkGrammar(doc); err != nil {
 		return nil, err
 	}
 	return &Template{tmpl: t, shape: shape}, nil

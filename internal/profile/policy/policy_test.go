@@ -89,3 +89,44 @@ func TestParseRefusesJoins(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckLimits: STS's bounds on a policy, at their edges. Length is in
+// characters, not bytes: 2048 of ÿ are 4096 bytes of UTF-8 and fit.
+func TestCheckLimits(t *testing.T) {
+	for _, tt := range []struct {
+		name, out string
+		wantErr   error
+	}{
+		{name: "at-limit", out: strings.Repeat("a", MaxLen)},
+		{name: "latin-1-at-limit", out: strings.Repeat("ÿ", MaxLen)},
+		{name: "over-limit", out: strings.Repeat("a", MaxLen+1), wantErr: ErrTooLong},
+		{name: "latin-1-over-limit", out: strings.Repeat("é", MaxLen+1), wantErr: ErrTooLong},
+		{name: "tab-newline-return-space-tilde-delete", out: "\t\n\r ~\x7f"},
+		{name: "other-control-character", out: "a\x1fb", wantErr: ErrCharset},
+		{name: "nul", out: "a\x00b", wantErr: ErrCharset},
+		{name: "first-above-latin-1", out: "a\u0100", wantErr: ErrCharset},
+		{name: "astral", out: "\U0001F680", wantErr: ErrCharset},
+		{name: "invalid-utf8", out: "a\xffb", wantErr: ErrCharset},
+		{name: "empty", out: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckLimits(tt.out)
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("CheckLimits() = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestParseSkeletonLengthInCharacters: the skeleton's length is counted
+// in characters, as STS counts the policy.
+func TestParseSkeletonLengthInCharacters(t *testing.T) {
+	const head, tail = `{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"`, `{{ .claims.x }}"}}`
+	pad := MaxLen - len(head) - len(`"}}`)
+	if _, err := Parse("policy", head+strings.Repeat("é", pad)+tail, nil); err != nil {
+		t.Errorf("Parse(%d characters of skeleton) error = %v, want nil", MaxLen, err)
+	}
+	if _, err := Parse("policy", head+strings.Repeat("é", pad+1)+tail, nil); err == nil || !strings.Contains(err.Error(), "2049 characters") {
+		t.Errorf("Parse(%d characters of skeleton) error = %v, want one saying 2049 characters", MaxLen+1, err)
+	}
+}
