@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,7 +115,11 @@ func (ps *problems) aws(a *AWS) {
 		ps.add("aws.region", "required")
 	}
 	if a.STSEndpoint != "" {
-		ps.url("aws.sts_endpoint", a.STSEndpoint)
+		if u := ps.url("aws.sts_endpoint", a.STSEndpoint); u != nil && a.Region != "" {
+			if r := endpointRegion(u.Hostname()); r != "" && r != a.Region {
+				ps.add("aws.sts_endpoint", "%s is STS in %s, but aws.region is %s: requests are signed for aws.region, and STS refuses a signature for another region (SignatureDoesNotMatch) on every call; set aws.region: %s", u.Hostname(), r, a.Region, r)
+			}
+		}
 	}
 	if a.MaxConcurrentChains < 1 {
 		ps.add("aws.max_concurrent_chains", "%d must be at least 1", a.MaxConcurrentChains)
@@ -173,6 +178,21 @@ func (ps *problems) url(path, raw string) *url.URL {
 		return nil
 	}
 	return u
+}
+
+// stsRegionalHost matches AWS's regional STS host names and captures the
+// region: sts.eu-west-1.amazonaws.com, sts-fips.us-east-2.amazonaws.com,
+// sts.cn-north-1.amazonaws.com.cn, sts.eu-west-1.api.aws (dual-stack), and
+// VPC endpoints' vpce-….sts.eu-west-1.vpce.amazonaws.com.
+var stsRegionalHost = regexp.MustCompile(`(?:^|\.)sts(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.(?:vpce\.)?(?:amazonaws\.com(?:\.cn)?|api\.aws)$`)
+
+// endpointRegion returns the region of an AWS regional STS host name, or ""
+// for any other host (the global endpoint, an emulator, a proxy).
+func endpointRegion(host string) string {
+	if m := stsRegionalHost.FindStringSubmatch(strings.ToLower(host)); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // IsLoopback reports whether host is localhost or a loopback IP address.

@@ -597,6 +597,33 @@ var validateTests = []struct {
 		want: []string{"test.yaml: aws.sts_endpoint: must use https unless the host is loopback"},
 	},
 	{
+		name: "sts-endpoint-other-region",
+		yaml: "aws: {region: us-east-1, sts_endpoint: 'https://sts.eu-west-1.amazonaws.com'}\n" + validYAML,
+		want: []string{"test.yaml: aws.sts_endpoint: sts.eu-west-1.amazonaws.com is STS in eu-west-1, but aws.region is us-east-1: requests are signed for aws.region, and STS refuses a signature for another region (SignatureDoesNotMatch) on every call; set aws.region: eu-west-1"},
+	},
+	{
+		name: "sts-endpoint-vpce-other-region",
+		yaml: "aws: {region: eu-west-1, sts_endpoint: 'https://vpce-0a1b2c3d-x1y2z3.sts.us-gov-west-1.vpce.amazonaws.com'}\n" + validYAML,
+		want: []string{"test.yaml: aws.sts_endpoint: vpce-0a1b2c3d-x1y2z3.sts.us-gov-west-1.vpce.amazonaws.com is STS in us-gov-west-1, but aws.region is eu-west-1"},
+	},
+	{
+		name: "sts-endpoint-same-region",
+		yaml: "aws: {region: eu-west-1, sts_endpoint: 'https://sts.eu-west-1.amazonaws.com'}\n" + validYAML,
+	},
+	{
+		name: "sts-endpoint-fips-same-region",
+		yaml: "aws: {region: us-east-2, sts_endpoint: 'https://sts-fips.us-east-2.amazonaws.com'}\n" + validYAML,
+	},
+	{
+		name: "sts-endpoint-china-same-region",
+		yaml: "aws: {region: cn-north-1, sts_endpoint: 'https://sts.cn-north-1.amazonaws.com.cn'}\n" + validYAML,
+	},
+	{
+		// The global endpoint and other hosts name no region.
+		name: "sts-endpoint-global",
+		yaml: "aws: {region: eu-west-1, sts_endpoint: 'https://sts.amazonaws.com'}\n" + validYAML,
+	},
+	{
 		name: "sts-endpoint-loopback",
 		yaml: "aws: {region: eu-west-1, sts_endpoint: 'http://127.0.0.1:4566'}\n" + validYAML,
 	},
