@@ -64,7 +64,7 @@ func (s *Server) assumeRole(c *caller, p url.Values, rec *Request) (any, error) 
 	}
 
 	d := in.durationOrDefault()
-	if c.session != nil && d > 3600 {
+	if (c.session != nil || c.roleKey) && d > 3600 {
 		return nil, errValidation(msgChainingLimit)
 	}
 	if time.Duration(d)*time.Second > r.maxDuration {

@@ -78,6 +78,11 @@ type caller struct {
 	userID       string
 	accessKeyID  string
 	session      *session // nil for a base key
+	// roleKey: a base key of a role, standing for the role credentials a
+	// process starts from (an instance profile, IRSA, ECS). Those are a
+	// role's session in AWS, so an AssumeRole made with them is role
+	// chaining, capped at 1 hour like one made with a session.
+	roleKey bool
 }
 
 // AddRole registers a role; its trust policy is parsed and validated now.
@@ -168,7 +173,10 @@ func checkIssuerURL(issuer string) error {
 }
 
 // AddAccessKey creates a long-term access key (AKIA…) for an IAM user or role ARN: the
-// "ambient" credentials a process might start from.
+// "ambient" credentials a process might start from. A role's key stands for
+// the role credentials of an instance profile, IRSA or ECS, which in AWS are
+// a session of the role: an AssumeRole made with it is role chaining, and
+// its DurationSeconds is capped at 1 hour.
 func (s *Server) AddAccessKey(principalARN string) (accessKeyID, secretAccessKey string, err error) {
 	p, ok := parsePrincipalARN(principalARN)
 	if !ok {

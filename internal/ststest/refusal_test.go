@@ -334,3 +334,45 @@ func TestSeedRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleKeyIsChained: a base key of a role stands for role credentials
+// (an instance profile, IRSA, ECS), which in AWS are a session of the role:
+// AssumeRole with them is role chaining, so more than an hour is refused
+// even where the target role allows longer. A user's key may ask for it.
+func TestRoleKeyIsChained(t *testing.T) {
+	e := newSeedEnv(t)
+	const target = "arn:aws:iam::333333333333:role/long-sessions"
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/broker","arn:aws:iam::111111111111:user/broker"]},"Action":"sts:AssumeRole"}]}`
+	if err := e.srv.AddRole(Role{ARN: target, TrustPolicy: trust, MaxSessionDuration: 4 * time.Hour}); err != nil {
+		t.Fatalf("AddRole() = %v", err)
+	}
+	for _, tt := range []struct {
+		principal string
+		wantCode  string
+	}{
+		{principal: "arn:aws:iam::111111111111:role/broker", wantCode: "ValidationError"},
+		{principal: "arn:aws:iam::111111111111:user/broker"},
+	} {
+		id, secret, err := e.srv.AddAccessKey(tt.principal)
+		if err != nil {
+			t.Fatalf("AddAccessKey() = %v", err)
+		}
+		out, err := e.client.AssumeRole(t.Context(), &sts.AssumeRoleInput{
+			RoleArn: aws.String(target), RoleSessionName: aws.String("broker"), DurationSeconds: aws.Int32(7200),
+		}, withCreds(id, secret, ""))
+		if tt.wantCode == "" {
+			if err != nil {
+				t.Errorf("%s: AssumeRole(7200s) = %v, want credentials", tt.principal, err)
+			} else if got := out.Credentials.Expiration.Sub(e.clock.Now()); got > 2*time.Hour || got < 2*time.Hour-2*time.Second {
+				t.Errorf("%s: credentials last %v, want 2h (to the second)", tt.principal, got)
+			}
+			continue
+		}
+		if err == nil {
+			t.Fatalf("%s: AssumeRole(7200s) succeeded, want %s", tt.principal, tt.wantCode)
+		}
+		if code, msg, _ := apiErrorOf(t, err); code != tt.wantCode || msg != msgChainingLimit {
+			t.Errorf("%s: AssumeRole(7200s) = %s %q, want %s %q", tt.principal, code, msg, tt.wantCode, msgChainingLimit)
+		}
+	}
+}

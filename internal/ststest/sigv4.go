@@ -130,7 +130,7 @@ func (s *Server) lookupSigner(keyID, presentedToken string) (*caller, string, st
 		}
 		return &caller{
 			arn: k.principal.arn, principalARN: k.principal.arn, account: k.principal.account,
-			userID: k.userID, accessKeyID: k.id,
+			userID: k.userID, accessKeyID: k.id, roleKey: k.principal.isRole,
 		}, k.secret, "", nil
 	}
 	se, ok := s.sessions[keyID]
