@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"go.uber.org/zap"
 
+	"github.com/stsbroker/broker/internal/oidctest"
 	"github.com/stsbroker/broker/internal/ststest"
 )
 
@@ -111,6 +112,22 @@ func TestContainerErrorsForSDKs(t *testing.T) {
 	_, body = b.get(t, "/v1/credentials/nope", "Bearer "+token)
 	if want := `{"error":"unknown_profile","message":"unknown profile \"nope\""}` + "\n"; string(body) != want {
 		t.Errorf("credentials error body = %q, want %q", body, want)
+	}
+}
+
+// TestTokenExpiredWithinSkew: a token a few seconds past its exp passes
+// verification (30 s of clock skew) and is served from the cache, but a
+// miss cannot run a chain with it: STS would refuse it. The answer is 401
+// token expired, with no STS call, not STS's ExpiredTokenException as a
+// 502.
+func TestTokenExpiredWithinSkew(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	claims["exp"] = time.Now().Add(-5 * time.Second).Unix()
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	checkError(t, resp, body, wantError{status: 401, code: "invalid_token", message: "token expired", header: invalidToken})
+	if n := b.STS.Calls("AssumeRoleWithWebIdentity"); n != 0 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 0", n)
 	}
 }
 

@@ -121,6 +121,10 @@ func toAPIError(err error) *apiError {
 			msg = fmt.Sprintf("the token's claims put characters STS refuses (above U+00FF) into %s", re.Field)
 		}
 		return &apiError{Status: http.StatusForbidden, Code: codeInsufficientScope, Message: msg, Err: err}
+	case errors.Is(err, chain.ErrTokenExpired):
+		// Past exp but within the verifier's clock skew: STS would
+		// refuse the token, so its chain did not start.
+		return &apiError{Status: http.StatusUnauthorized, Code: codeInvalidToken, Message: tokenMessages[auth.ReasonExpired], Err: err}
 	case errors.Is(err, profile.ErrUnknownProfile):
 		return &apiError{Status: http.StatusNotFound, Code: codeUnknownProfile, Message: "unknown profile", Err: err}
 	case errors.Is(err, errTooBusy):

@@ -178,6 +178,7 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 		c.beforeFlight()
 	}
 
+	retriedToken := false
 	for {
 		ch := c.group.DoChan(string(key[:]), func() (any, error) {
 			// A fill of this key may have stored its answer after this
@@ -196,13 +197,22 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 			defer cancel()
 			stop := context.AfterFunc(c.base, cancel)
 			defer stop()
-			return c.fill(fillCtx, key, p, true)
+			return c.fillToken(fillCtx, key, p, true)
 		})
 		select {
 		case res := <-ch:
 			if errors.Is(res.Err, errNoSlot) {
 				// Joined a background refresh that found no free slot
 				// and gave up at once: run a fill that waits for one.
+				continue
+			}
+			if te, ok := errors.AsType[*tokenError](res.Err); ok && !retriedToken && p.Source == WebIdentity &&
+				te.digest != tokenDigest(p) {
+				// Joined a fill whose caller's token STS (or the
+				// expiry check) refused: this request's own token may
+				// do. Once: a fill with it either succeeds or fails for
+				// this token.
+				retriedToken = true
 				continue
 			}
 			if res.Err != nil {

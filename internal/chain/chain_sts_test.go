@@ -14,9 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/stsbroker/broker/internal/oidctest"
 	"github.com/stsbroker/broker/internal/ststest"
 )
 
@@ -874,6 +876,95 @@ func TestCacheSignerEntryIsNeverAnAnswer(t *testing.T) {
 	wantARN := "arn:aws:sts::" + got.AccountID + ":assumed-role/"
 	if !got.Valid() || got.AccountID == "" || !strings.HasPrefix(got.AssumedRoleARN, wantARN) || got.RoleARN != long.Hops[0].RoleARN {
 		t.Errorf("Get(first hop only) = %+v, want complete credentials of %s", got, long.Hops[0].RoleARN)
+	}
+	h.wantCalls(2, 1)
+}
+
+// TestCacheExpiredTokenMakesNoCall: a miss whose chain needs the caller's
+// token, with the token past its exp (the verifier lets a few seconds of
+// skew through), fails with ErrTokenExpired without asking STS, which
+// would refuse it, and does not count as STS failing.
+func TestCacheExpiredTokenMakesNoCall(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	p.TokenExpiry = h.clock.Now().Add(-time.Second)
+	if _, _, err := c.Get(t.Context(), p); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("Get(expired token) error = %v, want %v", err, ErrTokenExpired)
+	}
+	h.wantCalls(0, 0)
+	if degraded, _ := c.Degraded(); degraded {
+		t.Errorf("Degraded() = true after a refused token, want false")
+	}
+	// With hop 1 cached, the token is not needed: the chain goes on.
+	live := p
+	live.TokenExpiry = h.clock.Now().Add(5 * time.Minute)
+	first := mustGet(t, c, live)
+	h.clock.Advance(41 * time.Minute) // the answer is below min remaining, hop 1 still signs
+	if got, _, err := c.Get(t.Context(), p); err != nil || got.AccessKeyID == first.AccessKeyID {
+		t.Errorf("Get(expired token, hop 1 cached) = %s, %v, want new credentials", got.AccessKeyID, err)
+	}
+	h.wantCalls(1, 2)
+}
+
+// startSTS is an STS that reports each AssumeRoleWithWebIdentity call as
+// it starts, and otherwise is the real client.
+type startSTS struct {
+	STS
+	started chan struct{}
+}
+
+func (s startSTS) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	s.started <- struct{}{}
+	return s.STS.AssumeRoleWithWebIdentity(ctx, in, optFns...)
+}
+
+// TestCacheJoinerRetriesWithOwnToken: a request that joins a fill whose
+// caller's token STS refuses (ExpiredTokenException) is not failed with a
+// stranger's token: it runs the chain again with its own, once.
+func TestCacheJoinerRetriesWithOwnToken(t *testing.T) {
+	h := newHarness(t)
+	started := make(chan struct{}, 4)
+	c := h.cache(CacheConfig{Runner: NewRunner(RunnerConfig{STS: startSTS{STS: h.client, started: started}, Now: h.clock.Now})})
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "ExpiredTokenException", Latency: 300 * time.Millisecond, Times: 1})
+	stale := h.seedPlan("myorg/app")
+	leader := make(chan error, 1)
+	go func() {
+		_, _, err := c.Get(t.Context(), stale)
+		leader <- err
+	}()
+	<-started // the leader's fill is calling STS
+	// A joiner with the leader's own token gets the leader's error: its
+	// token would be refused again.
+	same := make(chan error, 1)
+	go func() {
+		_, _, err := c.Get(t.Context(), stale)
+		same <- err
+	}()
+	own := stale
+	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	claims["run_id"] = "another-run" // another job's token of the same identity
+	tok, err := h.idp.Mint(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.WebIdentityToken = Secret(tok)
+	if own.WebIdentityToken == stale.WebIdentityToken {
+		t.Fatal("the two tokens are equal")
+	}
+	got, outcome, err := c.Get(t.Context(), own)
+	if err != nil || outcome != Miss || !got.Valid() {
+		t.Fatalf("Get(own token) = %v, %s, %v, want credentials from its own chain", got.Valid(), outcome, err)
+	}
+	var he *HopError
+	if err := <-leader; !errors.As(err, &he) || he.Code != "ExpiredTokenException" {
+		t.Errorf("leader's Get() error = %v, want ExpiredTokenException", err)
+	}
+	if err := <-same; !errors.As(err, &he) || he.Code != "ExpiredTokenException" {
+		t.Errorf("same-token joiner's Get() error = %v, want ExpiredTokenException", err)
+	}
+	if n := h.sts.CallsByOutcome(actionWebIdentity, "ExpiredTokenException"); n != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity refused %d times, want 1 (the leader's)", n)
 	}
 	h.wantCalls(2, 1)
 }

@@ -118,10 +118,14 @@ func evicts(err error) bool {
 	return errors.As(err, &he) && evictingCodes[he.Code]
 }
 
-// callerToken reports whether err is STS refusing the one caller's web
-// identity token a chain used (ExpiredTokenException, see evictingCodes):
-// another token of the identity may succeed at once.
+// callerToken reports whether err is the one caller's web identity token a
+// chain used being refused: by STS (ExpiredTokenException, see
+// evictingCodes), or before STS was asked (ErrTokenExpired). Another token
+// of the identity may succeed at once.
 func callerToken(err error) bool {
+	if errors.Is(err, ErrTokenExpired) {
+		return true
+	}
 	var he *HopError
 	return errors.As(err, &he) && he.Action == actionWebIdentity && he.Code == "ExpiredTokenException"
 }

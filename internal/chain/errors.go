@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +41,25 @@ func CheckAmbient(ctx context.Context, p aws.CredentialsProvider) error {
 	}
 	return err
 }
+
+// ErrTokenExpired is a fill's answer when hop 1 needs the caller's token
+// and the token has expired: the verifier accepts a token for a few
+// seconds of clock skew past exp, STS does not (ExpiredTokenException).
+// No STS call is made.
+var ErrTokenExpired = errors.New("chain: the caller's token expired before hop 1 could use it")
+
+// tokenError is a fill's error caused by the one caller's token it used
+// (see callerToken), with that token's digest: a request that joined the
+// fill with another token of the identity tries again with its own
+// instead of failing with a stranger's expired token. The digest, not the
+// token, so that the error holds no secret.
+type tokenError struct {
+	err    error
+	digest [sha256.Size]byte
+}
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 // HopError reports a failed STS call of a chain. Its fields are safe to show a
 // client; Err may carry SDK text and is for the log only.

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -33,9 +34,26 @@ func (c *Cache) fill(ctx context.Context, key Key, p Plan, wait bool) (Credentia
 	return creds, err
 }
 
+// fillToken is fill, with an error caused by p's caller's token (see
+// callerToken) wrapped in a *tokenError naming the token, for requests
+// that joined the flight with another token.
+func (c *Cache) fillToken(ctx context.Context, key Key, p Plan, wait bool) (Credentials, error) {
+	creds, err := c.fill(ctx, key, p, wait)
+	if callerToken(err) {
+		err = &tokenError{err: err, digest: tokenDigest(p)}
+	}
+	return creds, err
+}
+
+// tokenDigest is the SHA-256 of p's web identity token.
+func tokenDigest(p Plan) [sha256.Size]byte { return sha256.Sum256([]byte(p.WebIdentityToken)) }
+
 // fillChain is fill's work once it holds a slot.
 func (c *Cache) fillChain(ctx context.Context, key Key, p Plan) (Credentials, error) {
 	start, prev := c.cachedPrefix(p)
+	if start == 0 && p.Source == WebIdentity && !p.TokenExpiry.IsZero() && !c.now().Before(p.TokenExpiry) {
+		return Credentials{}, ErrTokenExpired
+	}
 	creds, err := c.runFrom(ctx, p, start, prev)
 	var he *HopError
 	if start > 0 && errors.As(err, &he) && he.Hop == start+1 && rejectedSigner(he.Code) {
@@ -144,7 +162,7 @@ func (c *Cache) refresh(key Key, p Plan, old *entry) {
 	_, err, _ := c.group.Do(string(key[:]), func() (any, error) {
 		ctx, cancel := context.WithTimeout(c.base, c.fillTimeout)
 		defer cancel()
-		return c.fill(ctx, key, p, false)
+		return c.fillToken(ctx, key, p, false)
 	})
 	skipped := errors.Is(err, errNoSlot)
 	c.mu.Lock()
