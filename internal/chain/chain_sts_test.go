@@ -968,3 +968,51 @@ func TestCacheJoinerRetriesWithOwnToken(t *testing.T) {
 	}
 	h.wantCalls(2, 1)
 }
+
+// TestCacheIdentityTokenVerdicts: InvalidIdentityToken is a verdict on the
+// token (an unknown provider, a wrong audience) and evicts; but when STS
+// says it could not retrieve the issuer's verification key, that is STS's
+// trouble reaching the issuer: the refresh fails as unavailable, the entry
+// stays served (stale) and STS counts as failing.
+func TestCacheIdentityTokenVerdicts(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		message   string
+		wantEvict bool
+	}{
+		{name: "no-provider", message: "No OpenIDConnect provider found in your account for https://token.example", wantEvict: true},
+		{name: "no-verification-key", message: "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			c := h.cache(CacheConfig{})
+			p := h.seedPlan("myorg/app")
+			p.Hops = p.Hops[:1] // one hop: every refresh needs AssumeRoleWithWebIdentity
+			first := mustGet(t, c, p)
+			h.clock.Advance(35 * time.Minute)
+			h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "InvalidIdentityToken", Message: tt.message})
+			if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Refresh || got.AccessKeyID != first.AccessKeyID {
+				t.Fatalf("Get() = %s, %s, %v, want %s, refresh, nil", got.AccessKeyID, outcome, err, first.AccessKeyID)
+			}
+			waitRefreshes(c)
+			got, outcome, err := c.Get(t.Context(), p)
+			degraded, _ := c.Degraded()
+			if tt.wantEvict {
+				var he *HopError
+				if !errors.As(err, &he) || he.Code != "InvalidIdentityToken" || he.Kind != Refused || degraded {
+					t.Errorf("Get() after the refusal = %s, %s, %v (degraded %v), want the entry evicted and a refused miss", got.AccessKeyID, outcome, err, degraded)
+				}
+				return
+			}
+			if err != nil || outcome != Stale || got.AccessKeyID != first.AccessKeyID || !degraded {
+				t.Errorf("Get() after the failed refresh = %s, %s, %v (degraded %v), want %s, stale, nil, degraded", got.AccessKeyID, outcome, err, degraded, first.AccessKeyID)
+			}
+			// A miss of another identity meanwhile is unavailable, not refused.
+			_, _, err = c.Get(t.Context(), h.seedPlan("myorg/other"))
+			var he *HopError
+			if !errors.As(err, &he) || he.Kind != Unavailable {
+				t.Errorf("Get(other identity) error = %v, want an unavailable hop error", err)
+			}
+		})
+	}
+}

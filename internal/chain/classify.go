@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -23,7 +24,8 @@ var unavailableCodes = map[string]bool{
 
 // evictingCodes are STS refusals that mean cached credentials of the plan are
 // no longer to be trusted: the identity was rejected (design.md: AccessDenied,
-// InvalidIdentityToken, ExpiredToken).
+// InvalidIdentityToken, ExpiredToken). An InvalidIdentityToken that says STS
+// could not fetch the issuer's keys is no refusal (see classify).
 //
 // ExpiredTokenException is not one of them: AssumeRoleWithWebIdentity says
 // so when the one caller's token that a fill used has expired (the verifier
@@ -96,6 +98,12 @@ func classify(ctx context.Context, err error, i int, hop Hop, action string) *Ho
 		// No answer: connection refused or reset, cancelled, or a body
 		// the SDK could not read.
 		he.Kind = Unavailable
+	case he.Code == "InvalidIdentityToken" && strings.HasPrefix(apiErr.ErrorMessage(), noVerificationKey):
+		// STS could not fetch the issuer's keys (wire-facts §4.5): its
+		// trouble reaching the issuer, as IDPCommunicationError is, not
+		// a verdict on the token, which the broker verified against
+		// those keys. Not evicting: what is cached stays served.
+		he.Kind = Unavailable
 	case unavailableCodes[he.Code] || serverFault(err) ||
 		retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary:
 		he.Kind = Unavailable
@@ -111,11 +119,15 @@ func serverFault(err error) bool {
 	return errors.As(err, &re) && re.HTTPStatusCode() >= 500
 }
 
+// noVerificationKey starts STS's message for an InvalidIdentityToken that
+// is its failure to fetch the issuer's keys.
+const noVerificationKey = "Couldn't retrieve verification key"
+
 // evicts reports whether err is an STS refusal that must drop the plan's
 // cached credentials.
 func evicts(err error) bool {
 	var he *HopError
-	return errors.As(err, &he) && evictingCodes[he.Code]
+	return errors.As(err, &he) && he.Kind == Refused && evictingCodes[he.Code]
 }
 
 // callerToken reports whether err is the one caller's web identity token a

@@ -92,6 +92,9 @@ func faultError(f Fault) *apiError {
 		if f.Code == "Throttling" {
 			msg = "Rate exceeded"
 		}
+		if f.Message != "" {
+			msg = f.Message
+		}
 		return &apiError{status: status, code: f.Code, message: msg}
 	}
 	switch f.Status {

@@ -14,6 +14,9 @@ type Fault struct {
 	// Code answers this STS error code (e.g. "Throttling": 400 Sender;
 	// "IDPCommunicationError"); Status overrides its HTTP status when set.
 	Code string
+	// Message replaces the answer's message for Code ("Injected fault"
+	// otherwise), for codes whose meaning STS tells by the message.
+	Message string
 	// Status answers this HTTP status with an XML error when Code is empty
 	// (500 InternalFailure, 503 ServiceUnavailable).
 	Status int
