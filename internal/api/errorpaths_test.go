@@ -131,6 +131,34 @@ func TestTokenExpiredWithinSkew(t *testing.T) {
 	}
 }
 
+// TestWaitingChainsBounded: misses beyond the chains waiting for an STS
+// slot are refused at once with 429 and Retry-After, counted under
+// limit="chains", without an STS call.
+func TestWaitingChainsBounded(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{maxConcurrentChains: 1, maxWaitingFills: 1})
+	b.STS.InjectFault("AssumeRoleWithWebIdentity", ststest.Fault{Latency: 2 * time.Second, Times: 1})
+	var wg sync.WaitGroup
+	for _, repo := range []string{"myorg/a", "myorg/b"} {
+		// One holds the slot (its STS call takes 2 s), the other waits.
+		token := b.mintClaims(t, oidctest.GitHubActionsClaims(repo, "refs/heads/main"))
+		wg.Go(func() {
+			if resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token); resp.StatusCode != http.StatusOK {
+				t.Errorf("%s: status = %d %s, want 200", repo, resp.StatusCode, body)
+			}
+		})
+		time.Sleep(300 * time.Millisecond)
+	}
+	token := b.mintClaims(t, oidctest.GitHubActionsClaims("myorg/c", "refs/heads/main"))
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+token)
+	checkError(t, resp, body, wantError{status: 429, code: "rate_limited", message: "too many chains of STS calls waiting; retry shortly",
+		header: map[string]string{"Retry-After": "1"}})
+	wg.Wait()
+	wantMetrics(t, b.metricsText(t), `broker_rate_limited_total{limit="chains"} 1`)
+	if n := b.STS.Calls("AssumeRoleWithWebIdentity"); n != 2 {
+		t.Errorf("AssumeRoleWithWebIdentity calls = %d, want 2 (none for the refused miss)", n)
+	}
+}
+
 // TestIssuerUnavailable: an issuer down at start leaves the broker up but
 // not ready, and a token of that issuer gets 503 issuer_unavailable (a retry
 // may help), not 401.

@@ -130,6 +130,9 @@ func toAPIError(err error) *apiError {
 	case errors.Is(err, errTooBusy):
 		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
 			Message: "too many requests in flight; retry shortly", RetryAfter: 1, Limit: limitInflight, Err: err}
+	case errors.Is(err, chain.ErrBusy):
+		return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
+			Message: "too many chains of STS calls waiting; retry shortly", RetryAfter: 1, Limit: limitChains, Err: err}
 	case errors.As(err, &he):
 		return hopError(he, err)
 	case errors.As(err, &am):

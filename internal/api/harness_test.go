@@ -52,6 +52,9 @@ type brokerOpts struct {
 	// maxInflight and maxConnections as in Config (defaults 1024, 4096).
 	maxInflight    int
 	maxConnections int
+	// maxConcurrentChains and maxWaitingFills as in chain.CacheConfig.
+	maxConcurrentChains int
+	maxWaitingFills     int
 	// issuerDown starts the broker while the issuer is unavailable.
 	issuerDown bool
 	// ambient replaces the broker's own credentials (default: a base key
@@ -110,7 +113,8 @@ func newTestBroker(t *testing.T, o brokerOpts) *testBroker {
 		Ambient: ambient,
 		Observe: metrics.ObserveSTS,
 	})
-	cache, err := chain.NewCache(chain.CacheConfig{Runner: runner, Log: log, Now: o.now})
+	cache, err := chain.NewCache(chain.CacheConfig{Runner: runner, Log: log, Now: o.now,
+		MaxConcurrentChains: o.maxConcurrentChains, MaxWaitingFills: o.maxWaitingFills})
 	if err != nil {
 		t.Fatalf("NewCache() = %v", err)
 	}

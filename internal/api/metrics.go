@@ -64,7 +64,7 @@ func NewMetrics() *Metrics {
 			Help: "Connections to the main listener closed at once because server.max_connections were open.",
 		}),
 	}
-	for _, l := range []string{limitIdentity, limitGlobal, limitInflight} {
+	for _, l := range []string{limitIdentity, limitGlobal, limitInflight, limitChains} {
 		m.rateLimited.WithLabelValues(l) // export zeros, not absent series
 	}
 	m.reg.MustRegister(m.requests, m.served, m.verifications, m.stsCalls, m.stsAttempts, m.stsLatency, m.rateLimited, m.connsRefused,

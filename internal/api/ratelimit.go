@@ -18,6 +18,8 @@ const (
 	limitIdentity = "identity"
 	limitGlobal   = "global"
 	limitInflight = "inflight"
+	// limitChains: misses beyond chain.CacheConfig.MaxWaitingFills.
+	limitChains = "chains"
 )
 
 // maxLimitedIdentities bounds the per-identity buckets kept; beyond it the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -31,6 +32,10 @@ const (
 
 // ErrClosed is returned by [Cache.Get] after [Cache.Close].
 var ErrClosed = errors.New("chain: cache closed")
+
+// ErrBusy is returned by [Cache.Get] for a miss when MaxWaitingFills fills
+// already wait for an STS slot: retry shortly.
+var ErrBusy = errors.New("chain: too many chains waiting for an sts slot")
 
 // prefixMinRemaining is how long cached credentials of a prefix must still
 // be valid to sign the next hop's call.
@@ -65,6 +70,12 @@ type CacheConfig struct {
 	// a background refresh that finds none is skipped and retried by the
 	// next request.
 	MaxConcurrentChains int
+	// MaxWaitingFills bounds the fills waiting for one of those slots
+	// (1024); beyond it a miss fails at once with [ErrBusy]. A fill goes on
+	// after its callers leave (others may be waiting on it), so without
+	// this bound callers that hang up could pile up fills, each holding a
+	// goroutine for up to FillTimeout and then calling STS for nobody.
+	MaxWaitingFills int
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
 	// Log receives refresh failures; defaults to a no-op logger.
@@ -83,6 +94,8 @@ type Cache struct {
 	now           func() time.Time
 	log           *zap.Logger
 	slots         slots
+	waiting       atomic.Int64 // fills waiting for a slot
+	maxWaiting    int64
 
 	group  singleflight.Group
 	base   context.Context // cancelled by Close
@@ -111,6 +124,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 	setDefault(&cfg.FillTimeout, 30*time.Second)
 	setDefault(&cfg.MaxRefreshes, 64)
 	setDefault(&cfg.MaxConcurrentChains, 32)
+	setDefault(&cfg.MaxWaitingFills, 1024)
 	if cfg.MinRemaining > cfg.RefreshBefore {
 		return nil, fmt.Errorf("chain: min remaining %s exceeds refresh before %s", cfg.MinRemaining, cfg.RefreshBefore)
 	}
@@ -136,6 +150,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		now:           cfg.Now,
 		log:           cfg.Log,
 		slots:         make(slots, cfg.MaxConcurrentChains),
+		maxWaiting:    int64(cfg.MaxWaitingFills),
 		base:          base,
 		cancel:        cancel,
 		entries:       newLRU(cfg.MaxEntries),

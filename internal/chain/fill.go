@@ -20,7 +20,7 @@ func (c *Cache) fill(ctx context.Context, key Key, p Plan, wait bool) (Credentia
 		return Credentials{}, ErrClosed
 	}
 	defer c.wg.Done()
-	if err := c.slots.acquire(ctx, wait); err != nil {
+	if err := c.acquireSlot(ctx, wait); err != nil {
 		return Credentials{}, err
 	}
 	defer c.slots.release()
@@ -32,6 +32,21 @@ func (c *Cache) fill(ctx context.Context, key Key, p Plan, wait bool) (Credentia
 		c.mu.Unlock()
 	}
 	return creds, err
+}
+
+// acquireSlot takes an STS slot as slots.acquire does; a fill that has to
+// wait for one counts among the MaxWaitingFills, beyond which it gets
+// ErrBusy at once.
+func (c *Cache) acquireSlot(ctx context.Context, wait bool) error {
+	if err := c.slots.acquire(ctx, false); err == nil || !wait {
+		return err
+	}
+	if c.waiting.Add(1) > c.maxWaiting {
+		c.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer c.waiting.Add(-1)
+	return c.slots.acquire(ctx, true)
 }
 
 // fillToken is fill, with an error caused by p's caller's token (see

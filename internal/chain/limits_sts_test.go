@@ -100,6 +100,40 @@ func TestCacheFillWaitsForSlot(t *testing.T) {
 	h.wantCalls(1, 1)
 }
 
+// TestCacheBoundsWaitingFills: fills go on after their callers hang up,
+// waiting for an STS slot; at most MaxWaitingFills wait, and a miss beyond
+// them fails at once with ErrBusy instead of adding one more. The waiting
+// fills still run when a slot frees, and their answers are cached.
+func TestCacheBoundsWaitingFills(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{MaxConcurrentChains: 1, MaxWaitingFills: 2, FillTimeout: 10 * time.Second})
+	c.slots <- struct{}{} // every slot taken
+	for _, repo := range []string{"myorg/a", "myorg/b"} {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		if _, _, err := c.Get(ctx, h.seedPlan(repo)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Get(%s) error = %v, want the caller's deadline", repo, err)
+		}
+		cancel()
+	}
+	waitFor(t, "two fills waiting", func() bool { return c.waiting.Load() == 2 })
+
+	start := time.Now()
+	if _, _, err := c.Get(t.Context(), h.seedPlan("myorg/c")); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Get() beyond the waiting fills error = %v, want %v", err, ErrBusy)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusal took %v, want it at once", d)
+	}
+	h.wantCalls(0, 0)
+
+	c.slots.release()
+	waitFor(t, "the waiting fills cached", func() bool { return c.Len() == 4 })
+	h.wantCalls(2, 2)
+	if got, outcome, err := c.Get(t.Context(), h.seedPlan("myorg/c")); err != nil || outcome != Miss || !got.Valid() {
+		t.Errorf("Get() once the fills ran = valid %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
+	}
+}
+
 func TestCacheSkipsRefreshWithoutSlot(t *testing.T) {
 	h := newHarness(t)
 	c := h.cache(CacheConfig{MaxConcurrentChains: 1})
