@@ -236,9 +236,18 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 	if len(h.PolicyARNs) > maxPolicyARNs {
 		ps.add(path+".policy_arns", "%d policy ARNs exceed the STS limit of %d", len(h.PolicyARNs), maxPolicyARNs)
 	}
+	rolePartition, roleAccount := arnPartitionAccount(h.RoleARN)
 	for k, a := range h.PolicyARNs {
 		if !policyARN.MatchString(a) {
 			ps.add(fmt.Sprintf("%s.policy_arns[%d]", path, k), "%q is not a managed policy ARN (want arn:<partition>:iam::<account or aws>:policy/<path/>name)", a)
+			continue
+		}
+		// "The policies must exist in the same account as the role"
+		// (AssumeRole's PolicyArns): another account's is refused by STS
+		// on every request.
+		partition, account := arnPartitionAccount(a)
+		if roleARN.MatchString(h.RoleARN) && (partition != rolePartition || (account != "aws" && account != roleAccount)) {
+			ps.add(fmt.Sprintf("%s.policy_arns[%d]", path, k), "%q is not in the role's account %s (partition %s): a managed session policy must be the role account's own or an AWS managed policy (arn:%s:iam::aws:policy/…)", a, roleAccount, rolePartition, rolePartition)
 		}
 	}
 	// The rule profile.New applies at start-up (package policy imports only
@@ -306,4 +315,14 @@ func (ps *problems) template(path, text string) {
 	if _, err := template.New(name).Option("missingkey=error").Parse(text); err != nil {
 		ps.add(path, "%v", err)
 	}
+}
+
+// arnPartitionAccount returns the partition and account fields of an ARN
+// (arn:PARTITION:SERVICE:REGION:ACCOUNT:…), or "" for what is missing.
+func arnPartitionAccount(arn string) (partition, account string) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) < 6 {
+		return "", ""
+	}
+	return f[1], f[4]
 }

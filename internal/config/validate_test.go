@@ -465,6 +465,15 @@ var validateTests = []struct {
 		want: []string{`test.yaml: profiles.p.chain[1].policy_arns[1]: "arn:aws:iam::222222222222:role/x" is not a managed policy ARN`},
 	},
 	{
+		// STS: the policies must exist in the same account as the role.
+		name: "policy-arn-of-another-account",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::222222222222:policy/own", "arn:aws:iam::333333333333:policy/theirs", "arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess"]}`),
+		want: []string{
+			`test.yaml: profiles.p.chain[1].policy_arns[2]: "arn:aws:iam::333333333333:policy/theirs" is not in the role's account 222222222222 (partition aws): a managed session policy must be the role account's own or an AWS managed policy (arn:aws:iam::aws:policy/…)`,
+			`test.yaml: profiles.p.chain[1].policy_arns[3]: "arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess" is not in the role's account 222222222222 (partition aws)`,
+		},
+	},
+	{
 		name: "unknown-condition-operator",
 		yaml: prof(`{issuer: github, conditions: {StringNotEquals: {sub: x}}, chain: [` + validHop1 + `]}`),
 		want: []string{"test.yaml: line 7: profiles.p.conditions.StringNotEquals: unknown key (known here: StringEquals, StringLike)"},
