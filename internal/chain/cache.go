@@ -30,6 +30,10 @@ const (
 	Stale Outcome = "stale"
 )
 
+// maxTokenRetries bounds how often a request runs again after joining
+// fills that failed for other callers' tokens (see GetKeyed).
+const maxTokenRetries = 3
+
 // ErrClosed is returned by [Cache.Get] after [Cache.Close].
 var ErrClosed = errors.New("chain: cache closed")
 
@@ -189,11 +193,20 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 		return creds, outcome, nil
 	}
 	c.mu.Unlock()
+	// A token past its exp cannot start hop 1 (STS would refuse it), nor
+	// join a flight as a fallback for another caller's refused token: it
+	// fails here unless hop 1 is cached. (fillChain checks again, for a
+	// token that expires while its fill waits.)
+	if p.Source == WebIdentity && !p.TokenExpiry.IsZero() && !c.now().Before(p.TokenExpiry) {
+		if start, _ := c.cachedPrefix(p); start == 0 {
+			return Credentials{}, Miss, ErrTokenExpired
+		}
+	}
 	if c.beforeFlight != nil {
 		c.beforeFlight()
 	}
 
-	retriedToken := false
+	tokenRetries := 0
 	for {
 		ch := c.group.DoChan(string(key[:]), func() (any, error) {
 			// A fill of this key may have stored its answer after this
@@ -221,13 +234,13 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 				// and gave up at once: run a fill that waits for one.
 				continue
 			}
-			if te, ok := errors.AsType[*tokenError](res.Err); ok && !retriedToken && p.Source == WebIdentity &&
+			if te, ok := errors.AsType[*tokenError](res.Err); ok && tokenRetries < maxTokenRetries && p.Source == WebIdentity &&
 				te.digest != tokenDigest(p) {
 				// Joined a fill whose caller's token STS (or the
 				// expiry check) refused: this request's own token may
-				// do. Once: a fill with it either succeeds or fails for
-				// this token.
-				retriedToken = true
+				// do. The next flight may again be another caller's
+				// (each is one STS call), so a few times, within ctx.
+				tokenRetries++
 				continue
 			}
 			if res.Err != nil {

@@ -886,7 +886,7 @@ func TestCacheSignerEntryIsNeverAnAnswer(t *testing.T) {
 // would refuse it, and does not count as STS failing.
 func TestCacheExpiredTokenMakesNoCall(t *testing.T) {
 	h := newHarness(t)
-	c := h.cache(CacheConfig{})
+	c := h.cache(CacheConfig{MaxConcurrentChains: 1, FillTimeout: 3 * time.Second})
 	p := h.seedPlan("myorg/app")
 	p.TokenExpiry = h.clock.Now().Add(-time.Second)
 	if _, _, err := c.Get(t.Context(), p); !errors.Is(err, ErrTokenExpired) {
@@ -896,6 +896,17 @@ func TestCacheExpiredTokenMakesNoCall(t *testing.T) {
 	if degraded, _ := c.Degraded(); degraded {
 		t.Errorf("Degraded() = true after a refused token, want false")
 	}
+	// It fails before any flight: it neither waits for an STS slot nor
+	// leads a fill that requests with live tokens would join and lose.
+	c.slots <- struct{}{} // every slot taken
+	start := time.Now()
+	if _, _, err := c.Get(t.Context(), p); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("Get(expired token, no free slot) error = %v, want %v", err, ErrTokenExpired)
+	}
+	if d := time.Since(start); d > time.Second || c.waiting.Load() != 0 {
+		t.Errorf("Get(expired token) took %v with %d fills waiting, want at once and none", d, c.waiting.Load())
+	}
+	c.slots.release()
 	// With hop 1 cached, the token is not needed: the chain goes on.
 	live := p
 	live.TokenExpiry = h.clock.Now().Add(5 * time.Minute)
@@ -926,7 +937,7 @@ func TestCacheJoinerRetriesWithOwnToken(t *testing.T) {
 	h := newHarness(t)
 	started := make(chan struct{}, 4)
 	c := h.cache(CacheConfig{Runner: NewRunner(RunnerConfig{STS: startSTS{STS: h.client, started: started}, Now: h.clock.Now})})
-	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "ExpiredTokenException", Latency: 300 * time.Millisecond, Times: 1})
+	h.sts.InjectFault(actionWebIdentity, ststest.Fault{Code: "ExpiredTokenException", Latency: time.Second, Times: 1})
 	stale := h.seedPlan("myorg/app")
 	leader := make(chan error, 1)
 	go func() {
