@@ -63,7 +63,7 @@ func runCredentialProcess(ctx context.Context, args []string, stdout, stderr io.
 		sources = append(sources, client.EnvSource{Var: *tokenEnv})
 	}
 	if *github {
-		sources = append(sources, client.GitHubActionsSource{Audience: *audience})
+		sources = append(sources, client.GitHubActionsSource{Audience: *audience, InsecurePlaintext: *plaintext})
 	}
 	if len(sources) != 1 {
 		return usageErr("exactly one of --token-file, --token-env, --github-actions is required")

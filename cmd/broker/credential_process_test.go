@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,24 @@ func TestCredentialProcessFlagChecks(t *testing.T) {
 				t.Errorf("run(%q) = %d, stdout %q, stderr %q; want 2, empty, %q", args, code, stdout.String(), stderr.String(), tt.wantStderr)
 			}
 		})
+	}
+}
+
+// TestCredentialProcessGitHubPlaintext: --insecure-plaintext reaches the
+// GitHub Actions source too. Without it a plain-http runtime URL off
+// loopback is a usage error before any request; with it the request is
+// made (and fails: nothing listens there).
+func TestCredentialProcessGitHubPlaintext(t *testing.T) {
+	t.Setenv("BROKER_URL", "")
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "http://192.0.2.1:9/_apis/token")
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token")
+	args := []string{"credential-process", "--url", "http://127.0.0.1:1", "--profile", "p", "--github-actions", "--timeout", "1s"}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "ACTIONS_ID_TOKEN_REQUEST_URL is plain http") {
+		t.Errorf("run(%q) = %d, stderr %q; want 2 naming the plain-http runtime URL", args, code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run(t.Context(), append(args, "--insecure-plaintext"), &stdout, &stderr); code != 3 || !strings.Contains(stderr.String(), "github actions: ") {
+		t.Errorf("run(%q --insecure-plaintext) = %d, stderr %q; want 3, the runtime unreachable", args, code, stderr.String())
 	}
 }

@@ -57,7 +57,7 @@ func NewMetrics() *Metrics {
 		}, []string{"action"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "broker_rate_limited_total",
-			Help: "Requests answered 429, by the limit that refused them: identity, global or inflight.",
+			Help: "Requests answered 429, by the limit that refused them: identity, global, inflight or chains.",
 		}, []string{"limit"}),
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "broker_connections_refused_total",

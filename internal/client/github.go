@@ -31,6 +31,9 @@ type GitHubActionsSource struct {
 	Audience   string              // requested `aud`; empty omits the parameter (GitHub then uses the owner's URL)
 	Getenv     func(string) string // defaults to os.Getenv
 	HTTPClient *http.Client        // defaults to a client using http.DefaultTransport; redirects are never followed
+	// InsecurePlaintext allows an http:// runtime URL whose host is not
+	// loopback (--insecure-plaintext), as it does for --url.
+	InsecurePlaintext bool
 }
 
 // Token asks the runtime for a token. Missing environment variables and
@@ -61,8 +64,8 @@ func (s GitHubActionsSource) Token(ctx context.Context) (string, error) {
 	}
 	// The runner's URL is https; plain http off loopback would carry the
 	// request token in clear (the same rule as for --url).
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return "", usageError(nil, "github actions: %s is plain http to a host that is not loopback; the request token would cross the network in clear", EnvActionsRequestURL)
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !s.InsecurePlaintext {
+		return "", usageError(nil, "github actions: %s is plain http to a host that is not loopback; the request token would cross the network in clear (--insecure-plaintext allows it)", EnvActionsRequestURL)
 	}
 	if s.Audience != "" {
 		aud := "audience=" + url.QueryEscape(s.Audience)

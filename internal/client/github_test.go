@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -190,7 +191,15 @@ func TestGitHubActionsSourcePlainHTTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	_, err := src.Token(ctx)
-	wantError(t, err, ExitUsage, "broker: github actions: ACTIONS_ID_TOKEN_REQUEST_URL is plain http to a host that is not loopback; the request token would cross the network in clear")
+	wantError(t, err, ExitUsage, "broker: github actions: ACTIONS_ID_TOKEN_REQUEST_URL is plain http to a host that is not loopback; the request token would cross the network in clear (--insecure-plaintext allows it)")
+
+	// --insecure-plaintext allows it: the request is made (and fails here
+	// as a transient connection error, nothing listens there).
+	src.InsecurePlaintext = true
+	_, err = src.Token(ctx)
+	if e, ok := errors.AsType[*Error](err); !ok || e.Exit != ExitTransient {
+		t.Errorf("Token() with InsecurePlaintext = %v, want a transient connection error", err)
+	}
 }
 
 // A redirect from the runtime is not followed: net/http would resend the

@@ -20,10 +20,11 @@ Flags:
   --key-file PATH      the certificate's private key (PEM); with --cert-file
                        (the three TLS flags need an https:// --url)
   --timeout DURATION   limit for the whole call, token source included (default 30s)
-  --insecure-plaintext allow an http:// --url whose host is not loopback
-                       (127.0.0.0/8, ::1, localhost): the token then crosses the
-                       network in clear; only for a broker reachable solely on
-                       a trusted network
+  --insecure-plaintext allow an http:// --url (and, with --github-actions, an
+                       http:// ACTIONS_ID_TOKEN_REQUEST_URL) whose host is not
+                       loopback (127.0.0.0/8, ::1, localhost): the token then
+                       crosses the network in clear; only for a broker (and
+                       runner) reachable solely on a trusted network
 
 TOKEN-SOURCE, exactly one of:
   --token-file PATH    read the OIDC token from PATH on every call (Kubernetes

@@ -120,7 +120,8 @@ type AWS struct {
 	// MaxConcurrentChains bounds the chains of STS calls running at once, so
 	// that a burst of cold misses cannot trip STS throttling for the whole
 	// account (max_concurrent_chains:, default 32). Requests beyond it wait
-	// for a slot within their deadline.
+	// for a slot within their deadline, at most 1024 of them
+	// (chain.CacheConfig.MaxWaitingFills); a miss beyond is 429.
 	MaxConcurrentChains Count `yaml:"max_concurrent_chains"`
 	// CallTimeout bounds one STS call, SDK retries included
 	// (call_timeout:, default 10s).
