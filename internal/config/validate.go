@@ -182,14 +182,17 @@ func (ps *problems) url(path, raw string) *url.URL {
 
 // stsRegionalHost matches AWS's regional STS host names and captures the
 // region: sts.eu-west-1.amazonaws.com, sts-fips.us-east-2.amazonaws.com,
-// sts.cn-north-1.amazonaws.com.cn, sts.eu-west-1.api.aws (dual-stack), and
-// VPC endpoints' vpce-….sts.eu-west-1.vpce.amazonaws.com.
-var stsRegionalHost = regexp.MustCompile(`(?:^|\.)sts(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.(?:vpce\.)?(?:amazonaws\.com(?:\.cn)?|api\.aws)$`)
+// sts.cn-north-1.amazonaws.com.cn, sts.eu-west-1.api.aws (dual-stack),
+// VPC endpoints' vpce-….sts.eu-west-1.vpce.amazonaws.com, and the
+// domains of the EU sovereign cloud (amazonaws.eu) and the ISO partitions
+// (c2s.ic.gov, sc2s.sgov.gov).
+var stsRegionalHost = regexp.MustCompile(`(?:^|\.)sts(?:-fips)?\.([a-z]{2,4}(?:-[a-z]+)+-[0-9]+)\.(?:vpce\.)?(?:amazonaws\.com(?:\.cn)?|amazonaws\.eu|api\.aws|c2s\.ic\.gov|sc2s\.sgov\.gov)$`)
 
 // endpointRegion returns the region of an AWS regional STS host name, or ""
-// for any other host (the global endpoint, an emulator, a proxy).
+// for any other host (the global endpoint, an emulator, a proxy). A
+// trailing dot (a fully qualified name) is the same host.
 func endpointRegion(host string) string {
-	if m := stsRegionalHost.FindStringSubmatch(strings.ToLower(host)); m != nil {
+	if m := stsRegionalHost.FindStringSubmatch(strings.TrimSuffix(strings.ToLower(host), ".")); m != nil {
 		return m[1]
 	}
 	return ""

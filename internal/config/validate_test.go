@@ -616,6 +616,20 @@ var validateTests = []struct {
 		want: []string{"test.yaml: aws.sts_endpoint: vpce-0a1b2c3d-x1y2z3.sts.us-gov-west-1.vpce.amazonaws.com is STS in us-gov-west-1, but aws.region is eu-west-1"},
 	},
 	{
+		name: "sts-endpoint-fqdn-other-region",
+		yaml: "aws: {region: us-east-1, sts_endpoint: 'https://sts.eu-west-1.amazonaws.com.'}\n" + validYAML,
+		want: []string{"test.yaml: aws.sts_endpoint: sts.eu-west-1.amazonaws.com. is STS in eu-west-1, but aws.region is us-east-1"},
+	},
+	{
+		name: "sts-endpoint-sovereign-other-region",
+		yaml: "aws: {region: us-east-1, sts_endpoint: 'https://sts.eusc-de-east-1.amazonaws.eu'}\n" + validYAML,
+		want: []string{"test.yaml: aws.sts_endpoint: sts.eusc-de-east-1.amazonaws.eu is STS in eusc-de-east-1, but aws.region is us-east-1"},
+	},
+	{
+		name: "sts-endpoint-iso-same-region",
+		yaml: "aws: {region: us-iso-east-1, sts_endpoint: 'https://sts.us-iso-east-1.c2s.ic.gov'}\n" + validYAML,
+	},
+	{
 		name: "sts-endpoint-same-region",
 		yaml: "aws: {region: eu-west-1, sts_endpoint: 'https://sts.eu-west-1.amazonaws.com'}\n" + validYAML,
 	},
