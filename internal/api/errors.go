@@ -116,7 +116,13 @@ func toAPIError(err error) *apiError {
 		case re.ClaimMissing():
 			msg = fmt.Sprintf("the token lacks a claim that %s needs", re.Field)
 		case errors.Is(err, policy.ErrTooLong):
-			msg = fmt.Sprintf("the token's claims make %s longer than the %d characters STS accepts", re.Field, policy.MaxLen)
+			// STS counts the hop's policy ARNs with its policy: say so, or
+			// a policy shorter than the limit reads as a wrong refusal.
+			with := ""
+			if le, ok := errors.AsType[*policy.LengthError](err); ok && le.Managed > 0 {
+				with = ", together with its policy_arns,"
+			}
+			msg = fmt.Sprintf("the token's claims make %s%s longer than the %d characters STS accepts", re.Field, with, policy.MaxLen)
 		case errors.Is(err, policy.ErrCharset):
 			msg = fmt.Sprintf("the token's claims put characters STS refuses (above U+00FF) into %s", re.Field)
 		}

@@ -2,12 +2,14 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.uber.org/zap"
 
 	"github.com/stsbroker/broker/internal/oidctest"
+	"github.com/stsbroker/broker/internal/ststest"
 )
 
 // TestPolicyOverSTSLimitsRefused: STS refuses a session policy over 2048
@@ -78,5 +80,61 @@ func TestPolicyOverSTSLimitsRefused(t *testing.T) {
 	}
 	if n := b.STS.Calls("AssumeRole"); n != 1 {
 		t.Errorf("AssumeRole calls = %d, want 1", n)
+	}
+}
+
+// TestPolicyWithPolicyARNsOverSTSLimitRefused: STS counts a hop's managed
+// policy ARNs and its inline policy against one limit: "The plaintext that
+// you use for both inline and managed session policies can't exceed 2,048
+// characters". A claim that makes the rendered policy fit on its own but
+// not with the ARNs is the caller's 403 saying the ARNs counted, before any
+// STS call; a claim that leaves room for them gets credentials, and the
+// emulator, which checks the sum as STS does, gets both.
+func TestPolicyWithPolicyARNsOverSTSLimitRefused(t *testing.T) {
+	const tmpl = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/{{ .claims.workflow }}/*"}]}`
+	arns := []string{"arn:aws:iam::222222222222:policy/ci/deploy-artifacts", "arn:aws:iam::aws:policy/ReadOnlyAccess"}
+	pcs := seedProfiles()
+	pcs[0].Chain[1].Policy = tmpl
+	pcs[0].Chain[1].PolicyARNs = arns
+	b := newTestBroker(t, brokerOpts{profiles: pcs[:1]})
+	skeleton := len(strings.Replace(tmpl, "{{ .claims.workflow }}", "", 1))
+	room := 2048 - skeleton - len(arns[0]) - len(arns[1]) // for the workflow
+
+	// The rendered policy is 2048 characters: within STS's limit alone,
+	// over it with the ARNs.
+	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
+	claims["workflow"] = strings.Repeat("w", 2048-skeleton)
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	checkError(t, resp, body, wantError{status: http.StatusForbidden, code: "insufficient_scope",
+		message: "the token's claims make chain[1].policy, together with its policy_arns, longer than the 2048 characters STS accepts",
+		header:  map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope"`}})
+	for _, op := range []string{"AssumeRoleWithWebIdentity", "AssumeRole"} {
+		if n := b.STS.Calls(op); n != 0 {
+			t.Errorf("%s calls = %d, want 0", op, n)
+		}
+	}
+	logged := b.Logs.FilterMessage("request").FilterField(zap.String("error_code", "insufficient_scope")).All()
+	if len(logged) == 0 {
+		t.Fatalf("no access log line for the refusal")
+	}
+	const wantLog = "profile: render chain[1].policy: the claims make the rendered policy, together with the hop's policy_arns, longer than the 2048 characters STS accepts for both"
+	if got, _ := logged[len(logged)-1].ContextMap()["error"].(string); !strings.HasPrefix(got, wantLog) {
+		t.Errorf("access log error = %q, want it to start with %q", got, wantLog)
+	}
+
+	// The control: at the limit with the ARNs, the call reaches STS.
+	claims["workflow"] = strings.Repeat("w", room)
+	resp, body = b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, body)
+	}
+	var got []ststest.Request
+	for _, r := range b.STS.Requests() {
+		if r.Action == "AssumeRole" {
+			got = append(got, r)
+		}
+	}
+	if len(got) != 1 || len(got[0].Policy) != 2048-len(arns[0])-len(arns[1]) || !slices.Equal(got[0].PolicyARNs, arns) {
+		t.Errorf("AssumeRole requests = %d, want 1 with a policy of %d characters and the ARNs %v", len(got), 2048-len(arns[0])-len(arns[1]), arns)
 	}
 }

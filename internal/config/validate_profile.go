@@ -250,15 +250,29 @@ func (ps *problems) hop(path string, i int, web bool, h *Hop) {
 			ps.add(fmt.Sprintf("%s.policy_arns[%d]", path, k), "%q is not in the role's account %s (partition %s): a managed session policy must be the role account's own or an AWS managed policy (arn:%s:iam::aws:policy/…)", a, roleAccount, rolePartition, rolePartition)
 		}
 	}
+	// STS counts the ARNs and the inline policy against one 2048-character
+	// limit ("The plaintext that you use for both inline and managed session
+	// policies can't exceed 2,048 characters"): ARNs over it alone fail
+	// every request, with or without a policy.
+	arnsFit := true
+	if err := policy.CheckARNs(h.PolicyARNs); err != nil {
+		ps.add(path+".policy_arns", "%v", err)
+		arnsFit = false
+	}
 	// The rule profile.New applies at start-up (package policy imports only
 	// the standard library, not the rest of the broker): a session policy in
 	// IAM's grammar (STS refuses anything else on every request:
-	// MalformedPolicyDocument) whose own text fits STS's 2048 characters and
-	// character set, and whose template actions sit inside JSON string
-	// values, whose content the renderer escapes, so that no claim can add
-	// to its structure or choose a key or an Effect.
+	// MalformedPolicyDocument) whose own text, with the hop's policy ARNs,
+	// fits STS's 2048 characters, in its character set, and whose template
+	// actions sit inside JSON string values, whose content the renderer
+	// escapes, so that no claim can add to its structure or choose a key, an
+	// Effect or a Sid.
 	if h.Policy != "" {
-		if err := policy.Check(h.Policy); err != nil {
+		arns := h.PolicyARNs
+		if !arnsFit {
+			arns = nil // reported above
+		}
+		if err := policy.Check(h.Policy, arns); err != nil {
 			ps.add(path+".policy", "%v", err)
 		}
 	}

@@ -257,6 +257,46 @@ var validateTests = []struct {
 		want: []string{"test.yaml: profiles.p.chain[1].policy: template actions must not be in a JSON key (keys are IAM's policy grammar: write them as they are): {{.claims.key}} at 1:"},
 	},
 	{
+		// STS counts a hop's policy ARNs and its policy against one limit
+		// of 2048 characters: ARNs over it alone fail every request.
+		name: "policy-arns-too-long-for-sts",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: [`+policyARNsOf(2049)+`]}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy_arns: its 4 ARNs are 2049 characters, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request"},
+	},
+	{
+		// Reported once, on the ARNs.
+		name: "policy-arns-too-long-for-sts-with-policy",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: [`+policyARNsOf(2049)+`], policy: '`+sessionPolicy("{{ .claims.repository }}")+`'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy_arns: its 4 ARNs are 2049 characters, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request"},
+	},
+	{
+		name: "policy-and-policy-arns-at-limit",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: [`+policyARNsOf(2048-len(sessionPolicy("")))+`], policy: '`+sessionPolicy("{{ .claims.repository }}")+`'}`),
+	},
+	{
+		// The policy's text without template actions, which every
+		// rendering holds, fits alone but not with the ARNs.
+		name: "policy-and-policy-arns-too-long-for-sts",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", policy_arns: [`+policyARNsOf(2048-len(sessionPolicy(""))+1)+`], policy: '`+sessionPolicy("{{ .claims.repository }}")+`'}`),
+		want: []string{fmt.Sprintf("test.yaml: profiles.p.chain[1].policy: its text without template actions (%d characters) and the hop's policy_arns (%d characters) are 2049 characters together, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request", len(sessionPolicy("")), 2048-len(sessionPolicy(""))+1)},
+	},
+	{
+		// A claim must not decide whether STS refuses the policy.
+		name: "policy-sid-templated",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Sid":"{{ .claims.workflow }}","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'}`),
+		want: []string{"test.yaml: profiles.p.chain[1].policy: Statement[0].Sid must be written as it is (not printed by a template action)"},
+	},
+	{
+		name: "policy-sid-not-alphanumeric",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Sid":"read-artifacts","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'}`),
+		want: []string{`test.yaml: profiles.p.chain[1].policy: Statement[0].Sid "read-artifacts" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`},
+	},
+	{
+		name: "policy-sid-repeated",
+		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Sid":"Read","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::secret/*"}]}'}`),
+		want: []string{`test.yaml: profiles.p.chain[1].policy: Statement[1].Sid "Read" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`},
+	},
+	{
 		name: "policy-missing-resource",
 		yaml: chainOf(validHop1, `{role_arn: "arn:aws:iam::222222222222:role/r", external_id: x-123, policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}'}`),
 		want: []string{"test.yaml: profiles.p.chain[1].policy: Statement[0] must have exactly one of Resource and NotResource"},
@@ -744,6 +784,20 @@ func TestValidatePure(t *testing.T) {
 // resource, for a single-quoted YAML scalar.
 func sessionPolicy(resource string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"` + resource + `"}]}`
+}
+
+// policyARNsOf is a YAML flow list's items: managed policy ARNs of the
+// account 222222222222, at most 600 characters each (IAM allows a path of
+// 512), total characters long together.
+func policyARNsOf(total int) string {
+	const head, name = "arn:aws:iam::222222222222:policy/", "/deploy"
+	var arns []string
+	for i := 0; total > 0; i++ {
+		n := min(total, 600)
+		total -= n
+		arns = append(arns, head+fmt.Sprint(i)+strings.Repeat("p", n-len(head)-len(name)-1)+name)
+	}
+	return strings.Join(arns, ", ")
 }
 
 func repeat(s string, n int) []string {

@@ -33,13 +33,14 @@
 // is JSON and claims are free text a caller may choose, so a policy template
 // is parsed by package [policy]: New refuses a policy with an action outside
 // a JSON string value, and one STS would refuse whatever the claims (not a
-// session policy in IAM's grammar, or text over STS's 2048 characters or
-// outside its character set); every action's output is escaped as JSON
-// string content (by a function appended to the action's pipeline, as
-// html/template does); and a rendered policy whose JSON structure is not
-// the template's, or that claims made too long or put a character STS
-// refuses into, is a [*RenderError]: refused, not cut to fit, since what
-// was cut would change what the policy allows.
+// session policy in IAM's grammar, or text over STS's 2048 characters, which
+// count the hop's policy ARNs too, or outside its character set); every
+// action's output is escaped as JSON string content (by a function appended
+// to the action's pipeline, as html/template does); and a rendered policy
+// whose JSON structure is not the template's, or that claims made too long
+// (alone or with the hop's policy ARNs) or put a character STS refuses
+// into, is a [*RenderError]: refused, not cut to fit, since what was cut
+// would change what the policy allows.
 //
 // Dependencies point down: api → profile → {auth, chain}.
 package profile

@@ -58,6 +58,9 @@ func renderCause(err error) string {
 	if errors.Is(err, policy.ErrWildcard) {
 		return policy.ErrWildcard.Error()
 	}
+	if le, ok := errors.AsType[*policy.LengthError](err); ok {
+		return le.Error() // sizes only
+	}
 	if errors.Is(err, policy.ErrTooLong) {
 		return policy.ErrTooLong.Error()
 	}

@@ -3,6 +3,7 @@ package profile
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -364,6 +365,65 @@ func TestNewPolicy(t *testing.T) {
 			policy:  version + `"Statement":{"Sid":1,` + stmt + `}}`,
 			wantErr: "Statement.Sid must be a string",
 		},
+		{name: "sid-alphanumeric", policy: version + `"Statement":[{"Sid":"ReadArtifacts2",` + stmt + `},{"Sid":"ReadArtifacts3",` + stmt + `}]}`},
+		{name: "sid-empty", policy: version + `"Statement":{"Sid":"",` + stmt + `}}`},
+		{
+			// A claim would decide whether STS refuses the policy.
+			name:    "sid-printed",
+			policy:  version + `"Statement":{"Sid":"{{ .claims.sid }}",` + stmt + `}}`,
+			wantErr: "Statement.Sid must be written as it is (not printed by a template action)",
+		},
+		{
+			name:    "sid-partly-printed",
+			policy:  version + `"Statement":[{"Sid":"Read{{ .claims.workflow }}",` + stmt + `}]}`,
+			wantErr: "Statement[0].Sid must be written as it is (not printed by a template action)",
+		},
+		{
+			name:    "sid-printed-by-block",
+			policy:  version + `"Statement":[{` + stmt + `},{"Sid":"{{ if .claims.x }}A{{ end }}",` + stmt + `}]}`,
+			wantErr: "Statement[1].Sid must be written as it is (not printed by a template action)",
+		},
+		{
+			name:    "sid-hyphen",
+			policy:  version + `"Statement":{"Sid":"read-artifacts",` + stmt + `}}`,
+			wantErr: `Statement.Sid "read-artifacts" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`,
+		},
+		{
+			name:    "sid-underscore",
+			policy:  version + `"Statement":[{"Sid":"read_artifacts",` + stmt + `}]}`,
+			wantErr: `Statement[0].Sid "read_artifacts" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`,
+		},
+		{
+			name:    "sid-space",
+			policy:  version + `"Statement":[{"Sid":"Read artifacts",` + stmt + `}]}`,
+			wantErr: `Statement[0].Sid "Read artifacts" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`,
+		},
+		{
+			name:    "sid-latin-1-letter",
+			policy:  version + `"Statement":[{"Sid":"Café",` + stmt + `}]}`,
+			wantErr: `Statement[0].Sid "Café" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`,
+		},
+		{
+			// Escaped, the hyphen is the same Sid to IAM.
+			name:    "sid-escaped-hyphen",
+			policy:  version + `"Statement":[{"Sid":"read\u002dartifacts",` + stmt + `}]}`,
+			wantErr: `Statement[0].Sid "read-artifacts" must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it`,
+		},
+		{
+			name:    "sid-repeated",
+			policy:  version + `"Statement":[{"Sid":"Read",` + stmt + `},{"Sid":"Read",` + stmt + `}]}`,
+			wantErr: `Statement[1].Sid "Read" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`,
+		},
+		{
+			name:    "sid-repeated-later",
+			policy:  version + `"Statement":[{"Sid":"A",` + stmt + `},{` + stmt + `},{"Sid":"B",` + stmt + `},{"Sid":"A",` + stmt + `}]}`,
+			wantErr: `Statement[3].Sid "A" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`,
+		},
+		{
+			name:    "sid-empty-repeated",
+			policy:  version + `"Statement":[{"Sid":"",` + stmt + `},{"Sid":"",` + stmt + `}]}`,
+			wantErr: `Statement[1].Sid "" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`,
+		},
 		{
 			name:    "repeated-key",
 			policy:  version + `"Statement":{` + stmt + `,"Effect":"Deny"}}`,
@@ -479,8 +539,9 @@ func TestNewPolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := prodDeploy()
 			cfg.Chain[1].Policy = tt.policy
+			cfg.Chain[1].PolicyARNs = nil // see TestNewPolicyWithPolicyARNs
 			_, err := New(cfg)
-			checkErr := policy.Check(tt.policy)
+			checkErr := policy.Check(tt.policy, nil)
 			if tt.wantErr == "" {
 				if err != nil || checkErr != nil {
 					t.Errorf("New(), policy.Check() error = %v, %v, want nil", err, checkErr)
@@ -493,6 +554,78 @@ func TestNewPolicy(t *testing.T) {
 			}
 			if checkErr == nil || checkErr.Error() != tt.wantErr {
 				t.Errorf("policy.Check() error = %v, want %q", checkErr, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestNewPolicyWithPolicyARNs: STS counts a hop's policy ARNs and its
+// policy against one limit of 2048 characters, so New refuses a hop whose
+// ARNs alone, or whose ARNs and policy text without template actions, are
+// already over it, as policy.CheckARNs and policy.Check (config
+// validation) do, with the same messages.
+func TestNewPolicyWithPolicyARNs(t *testing.T) {
+	// arn is a managed policy ARN of n characters.
+	arn := func(n int) string {
+		const head = "arn:aws:iam::222222222222:policy/"
+		return head + strings.Repeat("p", n-len(head))
+	}
+	skeleton := len(resourcePolicy(""))
+	tests := []struct {
+		name          string
+		policy        string // "" for none
+		arns          []string
+		wantARNsErr   string // the policy_arns message; "" for none
+		wantPolicyErr string // the policy message; "" for none
+	}{
+		{name: "arns-at-limit-without-policy", arns: []string{arn(1000), arn(1048)}},
+		{name: "policy-and-arns-at-limit", policy: resourcePolicy("{{ .claims.x }}"), arns: []string{arn(100), arn(policy.MaxLen - skeleton - 100)}},
+		{
+			name:        "arns-over-limit-without-policy",
+			arns:        []string{arn(1000), arn(1049)},
+			wantARNsErr: "its 2 ARNs are 2049 characters, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request",
+		},
+		{
+			// Reported once, on the ARNs, not again on the policy.
+			name:        "arns-over-limit-with-policy",
+			policy:      resourcePolicy("{{ .claims.x }}"),
+			arns:        []string{arn(2049)},
+			wantARNsErr: "its 1 ARNs are 2049 characters, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request",
+		},
+		{
+			name:          "policy-and-arns-over-limit",
+			policy:        resourcePolicy("{{ .claims.x }}"),
+			arns:          []string{arn(100), arn(policy.MaxLen - skeleton - 99)},
+			wantPolicyErr: fmt.Sprintf("its text without template actions (%d characters) and the hop's policy_arns (%d characters) are 2049 characters together, over the 2048 STS accepts for a hop's policy and policy_arns together, so STS would refuse every request", skeleton, policy.MaxLen-skeleton+1),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := prodDeploy()
+			cfg.Chain[1].Policy = tt.policy
+			cfg.Chain[1].PolicyARNs = tt.arns
+			_, err := New(cfg)
+			var want []string
+			if tt.wantARNsErr != "" {
+				want = append(want, "profile: prod-deploy: chain[1].policy_arns: "+tt.wantARNsErr)
+			}
+			if tt.wantPolicyErr != "" {
+				want = append(want, "profile: prod-deploy: chain[1].policy: "+tt.wantPolicyErr)
+			}
+			var got []string
+			if err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("New() errors (-want +got):\n%s", diff)
+			}
+			if err, want := policy.CheckARNs(tt.arns), tt.wantARNsErr; err == nil && want != "" || err != nil && err.Error() != want {
+				t.Errorf("policy.CheckARNs() error = %v, want %q", err, want)
+			}
+			if tt.policy != "" && tt.wantARNsErr == "" {
+				if err, want := policy.Check(tt.policy, tt.arns), tt.wantPolicyErr; err == nil && want != "" || err != nil && err.Error() != want {
+					t.Errorf("policy.Check() error = %v, want %q", err, want)
+				}
 			}
 		})
 	}
@@ -517,7 +650,7 @@ func FuzzRenderPolicy(f *testing.F) {
 	for _, tt := range policyEscapeTests {
 		f.Add(tt.in)
 	}
-	for _, tt := range policyLimitTests {
+	for _, tt := range policyLimitTests(policy.MaxLen - len(resourcePolicy("")) - len(readOnlyARN)) {
 		f.Add(tt.workflow)
 	}
 	cfg := prodDeploy()
@@ -539,22 +672,24 @@ func FuzzRenderPolicy(f *testing.F) {
 			return
 		case errors.Is(err, policy.ErrCharset):
 			// The escaping writes control characters, U+2028 and U+2029 as
-			// ASCII escapes; any other character above U+00FF, and invalid
-			// UTF-8, stays as it is (or becomes U+FFFD).
+			// ASCII escapes; any other character above U+00FF stays as it
+			// is. Invalid UTF-8 in the claim is U+FFFD once the payload is
+			// decoded (ContainsFunc sees it as U+FFFD too).
 			if !strings.ContainsFunc(workflow, func(r rune) bool { return r > 0xff && r != 0x2028 && r != 0x2029 }) {
 				t.Fatalf("Render(%q) error = %v, but the claim has no character STS refuses", workflow, err)
 			}
 			return
 		case errors.Is(err, policy.ErrTooLong):
-			// Escaping at most sextuples a character (\u001f).
-			if len(tenantPolicy)+6*utf8.RuneCountInString(workflow) <= policy.MaxLen {
+			// Escaping at most sextuples a character (\u001f); the hop's
+			// policy ARNs count too.
+			if len(tenantPolicy)+6*utf8.RuneCountInString(workflow)+len(readOnlyARN) <= policy.MaxLen {
 				t.Fatalf("Render(%q) error = %v, but the claim is too short for that", workflow, err)
 			}
 			return
 		case err != nil:
 			t.Fatalf("Render(%q) error = %v", workflow, err)
 		}
-		if err := policy.CheckLimits(plan.Hops[1].Policy); err != nil {
+		if err := policy.CheckLimits(plan.Hops[1].Policy, len(readOnlyARN)); err != nil {
 			t.Fatalf("Render(%q) policy does not fit STS: %v", workflow, err)
 		}
 		var doc struct{ Statement []map[string]string }
@@ -571,68 +706,110 @@ func FuzzRenderPolicy(f *testing.F) {
 	})
 }
 
-// policyLimitTests render resourcePolicy("{{ .claims.workflow }}"), whose
-// text without the action is len(resourcePolicy("")) characters.
-var policyLimitTests = []struct {
+// policyLimitTests render resourcePolicy("{{ .claims.workflow }}") on a
+// hop where room characters are left for the workflow: MaxLen less the
+// policy's text without the action and the hop's policy ARNs.
+func policyLimitTests(room int) []struct {
 	name     string
 	workflow string
 	wantErr  error // nil for success
-}{
-	{name: "at-limit", workflow: strings.Repeat("w", policy.MaxLen-len(resourcePolicy("")))},
-	{name: "latin-1-at-limit", workflow: strings.Repeat("ÿ", policy.MaxLen-len(resourcePolicy("")))},
-	{name: "over-limit", workflow: strings.Repeat("w", policy.MaxLen-len(resourcePolicy(""))+1), wantErr: policy.ErrTooLong},
-	{
-		// Short enough as the claim, too long once escaped.
-		name:     "over-limit-once-escaped",
-		workflow: strings.Repeat(`"`, (policy.MaxLen-len(resourcePolicy("")))/2+1),
-		wantErr:  policy.ErrTooLong,
-	},
-	{name: "above-latin-1", workflow: "deploy\u0100", wantErr: policy.ErrCharset},
-	{name: "arrow", workflow: "build→deploy", wantErr: policy.ErrCharset},
-	{name: "astral", workflow: "ship-\U0001F680", wantErr: policy.ErrCharset},
-	{name: "invalid-utf8", workflow: "a\xffb", wantErr: policy.ErrCharset},
-	{name: "replacement-character", workflow: "a\ufffdb", wantErr: policy.ErrCharset},
-	{
-		// Both too long and outside the set: the character is reported.
-		name:     "long-and-above-latin-1",
-		workflow: strings.Repeat("→", policy.MaxLen),
-		wantErr:  policy.ErrCharset,
-	},
-	{name: "line-separators-escaped", workflow: "a\u2028b\u2029c"},
+} {
+	return []struct {
+		name     string
+		workflow string
+		wantErr  error
+	}{
+		{name: "at-limit", workflow: strings.Repeat("w", room)},
+		{name: "latin-1-at-limit", workflow: strings.Repeat("ÿ", room)},
+		{name: "over-limit", workflow: strings.Repeat("w", room+1), wantErr: policy.ErrTooLong},
+		{
+			// Short enough as the claim, too long once escaped.
+			name:     "over-limit-once-escaped",
+			workflow: strings.Repeat(`"`, room/2+1),
+			wantErr:  policy.ErrTooLong,
+		},
+		{name: "above-latin-1", workflow: "deploy\u0100", wantErr: policy.ErrCharset},
+		{name: "arrow", workflow: "build→deploy", wantErr: policy.ErrCharset},
+		{name: "astral", workflow: "ship-\U0001F680", wantErr: policy.ErrCharset},
+		{
+			// A token's payload is JSON: its invalid UTF-8 is U+FFFD once
+			// decoded (here json.Marshal writes \ufffd for it, which
+			// decodes the same), a character STS refuses.
+			name:     "invalid-utf8",
+			workflow: "a\xffb",
+			wantErr:  policy.ErrCharset,
+		},
+		{name: "replacement-character", workflow: "a\ufffdb", wantErr: policy.ErrCharset},
+		{
+			// Both too long and outside the set: the character is reported.
+			name:     "long-and-above-latin-1",
+			workflow: strings.Repeat("→", policy.MaxLen),
+			wantErr:  policy.ErrCharset,
+		},
+		{name: "line-separators-escaped", workflow: "a\u2028b\u2029c"},
+	}
 }
 
-// TestRenderPolicyLimits: STS refuses a policy over 2048 characters, or
-// with a character outside tab, newline, carriage return and U+0020 to
-// U+00FF, on every call. A claim that makes the rendered policy so is
-// refused by Render, before any STS call, with a RenderError of the policy
-// that does not quote the claim (403 insufficient_scope at the API).
+// TestRenderPolicyLimits: STS refuses a policy over 2048 characters, counted
+// with the hop's policy ARNs, or with a character outside tab, newline,
+// carriage return and U+0020 to U+00FF, on every call. A claim that makes
+// the rendered policy so is refused by Render, before any STS call, with a
+// RenderError of the policy that does not quote the claim (403
+// insufficient_scope at the API) and says whether the ARNs counted.
 func TestRenderPolicyLimits(t *testing.T) {
-	p := withPolicy(t, resourcePolicy("{{ .claims.workflow }}"))
-	for _, tt := range policyLimitTests {
-		t.Run(tt.name, func(t *testing.T) {
-			claims := githubClaims("1")
-			claims["workflow"] = tt.workflow
-			plan, err := p.Render(githubIdentity(claims), testToken)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("Render() error = %v, want nil", err)
+	const toolingPolicyARN = "arn:aws:iam::222222222222:policy/ci/deploy-artifacts"
+	for _, arns := range []struct {
+		name string
+		arns []string
+		len  int // of the ARNs, in characters
+	}{
+		{name: "no-policy-arns"},
+		{name: "one-policy-arn", arns: []string{readOnlyARN}, len: len(readOnlyARN)},
+		{name: "two-policy-arns", arns: []string{readOnlyARN, toolingPolicyARN}, len: len(readOnlyARN) + len(toolingPolicyARN)},
+	} {
+		cfg := prodDeploy()
+		cfg.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}")
+		cfg.Chain[1].PolicyARNs = arns.arns
+		p, err := New(cfg)
+		if err != nil {
+			t.Fatalf("New() error = %v", err)
+		}
+		room := policy.MaxLen - len(resourcePolicy("")) - arns.len
+		for _, tt := range policyLimitTests(room) {
+			t.Run(arns.name+"/"+tt.name, func(t *testing.T) {
+				claims := githubClaims("1")
+				claims["workflow"] = tt.workflow
+				plan, err := p.Render(githubIdentity(claims), testToken)
+				if tt.wantErr == nil {
+					if err != nil {
+						t.Fatalf("Render() error = %v, want nil", err)
+					}
+					if got := utf8.RuneCountInString(plan.Hops[1].Policy) + arns.len; got > policy.MaxLen {
+						t.Errorf("rendered policy and policy ARNs are %d characters, want at most %d", got, policy.MaxLen)
+					}
+					return
 				}
-				if got := utf8.RuneCountInString(plan.Hops[1].Policy); got > policy.MaxLen {
-					t.Errorf("rendered policy is %d characters, want at most %d", got, policy.MaxLen)
+				var re *RenderError
+				if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, tt.wantErr) || re.ClaimMissing() {
+					t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for %v", err, tt.wantErr)
 				}
-				return
-			}
-			var re *RenderError
-			if !errors.As(err, &re) || re.Field != "chain[1].policy" || !errors.Is(err, tt.wantErr) || re.ClaimMissing() {
-				t.Fatalf("Render() error = %v, want a RenderError of chain[1].policy for %v", err, tt.wantErr)
-			}
-			if want := "profile: render chain[1].policy: " + tt.wantErr.Error(); err.Error() != want {
-				t.Errorf("Render() error = %q, want %q", err, want)
-			}
-			if diff := cmp.Diff(chain.Plan{}, plan, revealSecrets); diff != "" {
-				t.Errorf("Render() plan on error mismatch (-want +got):\n%s", diff)
-			}
-		})
+				want := "profile: render chain[1].policy: " + tt.wantErr.Error()
+				if le, ok := errors.AsType[*policy.LengthError](err); ok {
+					if le.Managed != arns.len {
+						t.Errorf("LengthError.Managed = %d, want %d", le.Managed, arns.len)
+					}
+					if arns.len > 0 {
+						want = "profile: render chain[1].policy: the claims make the rendered policy, together with the hop's policy_arns, longer than the 2048 characters STS accepts for both ("
+					}
+				}
+				if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), tt.workflow) {
+					t.Errorf("Render() error = %q, want it to start with %q and not quote the claim", err, want)
+				}
+				if diff := cmp.Diff(chain.Plan{}, plan, revealSecrets); diff != "" {
+					t.Errorf("Render() plan on error mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 

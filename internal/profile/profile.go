@@ -92,6 +92,9 @@ type hop struct {
 	transitiveTagKeys []string         // nil when empty
 	policyARNs        []string         // nil when empty
 	policy            *policy.Template // nil when not configured
+	// managedLen is policy.ManagedLen(policyARNs): the characters of the
+	// policy's STS limit that the ARNs take.
+	managedLen int
 }
 
 type tagTemplate struct {
@@ -106,11 +109,13 @@ type tagTemplate struct {
 // an ExternalId, session tags or transitive tag keys on an
 // AssumeRoleWithWebIdentity hop (that API has none of these parameters), a
 // source identity on a chain that has no AssumeRole hop, more than 50 tags or
-// 10 policy ARNs, an invalid or case-insensitively repeated tag key, and a
-// duration above 1h on a chained hop. A policy must pass [policy.Parse]: its
-// template actions may appear only inside JSON string values, and it must
-// be a session policy STS accepts (IAM's grammar, STS's length and
-// character set) before any claim is printed.
+// 10 policy ARNs, policy ARNs longer together than [policy.MaxLen], an
+// invalid or case-insensitively repeated tag key, and a duration above 1h on
+// a chained hop. A policy must pass [policy.Parse]: its template actions may
+// appear only inside JSON string values, and it must be a session policy STS
+// accepts (IAM's grammar, STS's length and character set) before any claim
+// is printed, with its hop's policy ARNs counted in the length
+// ([policy.Template.CheckManaged]).
 func New(cfg Config) (*Profile, error) {
 	var errs []error
 	fail := func(field, format string, args ...any) {
@@ -214,9 +219,19 @@ func New(cfg Config) (*Profile, error) {
 		}
 		if len(hc.PolicyARNs) > 0 {
 			h.policyARNs = slices.Clone(hc.PolicyARNs)
+			h.managedLen = policy.ManagedLen(hc.PolicyARNs)
+		}
+		// STS counts the ARNs and the inline policy against one limit.
+		arnsFit := true
+		if err := policy.CheckARNs(hc.PolicyARNs); err != nil {
+			fail(field+".policy_arns", "%v", err)
+			arnsFit = false
 		}
 		if hc.Policy != "" {
 			pt, err := policy.Parse(field+".policy", hc.Policy, templateFuncs)
+			if err == nil && arnsFit {
+				err = pt.CheckManaged(hc.PolicyARNs)
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("profile: %s: %s.policy: %w", cfg.Name, field, err))
 			}

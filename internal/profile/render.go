@@ -24,8 +24,8 @@ import (
 // made to fit STS (see sanitizeTagValue). In a policy, every action's output
 // is escaped as JSON string content, and a rendered policy whose JSON
 // structure is not the template's, or that does not fit STS's limits (2048
-// characters of tab, newline, carriage return and U+0020 to U+00FF), is an
-// error (see package policy): it is not cut or changed to fit, since what
+// characters of tab, newline, carriage return and U+0020 to U+00FF, the
+// hop's policy ARNs counted in), is an error (see package policy): it is not cut or changed to fit, since what
 // was cut would change what the policy allows.
 // ExternalIDs are copied from the configuration, never rendered. Empty lists
 // are nil, so the SDK omits them rather than sending an empty list.
@@ -100,12 +100,13 @@ func (p *Profile) render(id *auth.Identity, claims map[string]any, token chain.S
 			if err := h.policy.CheckOutput(out.Policy); err != nil {
 				return chain.Plan{}, &RenderError{Field: h.policy.Name(), Err: err}
 			}
-			// STS refuses a policy over 2048 characters or with a character
-			// above U+00FF on every call; claims can make one (a long or
-			// non-Latin-1 workflow name). Refused here, it is the caller's
-			// 403 naming the policy rather than STS's error at the hop,
-			// after the hops before it have been spent.
-			if err := policy.CheckLimits(out.Policy); err != nil {
+			// STS refuses a policy with a character above U+00FF, or over
+			// 2048 characters together with the hop's policy ARNs, on
+			// every call; claims can make one (a long or non-Latin-1
+			// workflow name). Refused here, it is the caller's 403 naming
+			// the policy rather than STS's error at the hop, after the
+			// hops before it have been spent.
+			if err := policy.CheckLimits(out.Policy, h.managedLen); err != nil {
 				return chain.Plan{}, &RenderError{Field: h.policy.Name(), Err: err}
 			}
 		}

@@ -368,11 +368,23 @@ func TestRenderError(t *testing.T) {
 		{
 			// STS accepts at most 2048 characters in a policy: refused
 			// before any STS call, without quoting the claim.
-			name:      "policy-too-long-for-sts",
-			config:    func(c *Config) { c.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}") },
+			name: "policy-too-long-for-sts",
+			config: func(c *Config) {
+				c.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}")
+				c.Chain[1].PolicyARNs = nil
+			},
 			claims:    func(c map[string]any) { c["workflow"] = "wf-" + strings.Repeat("w", 2100) },
 			wantField: "chain[1].policy",
-			wantMsg:   `profile: render chain[1].policy: the claims make the rendered policy longer than the 2048 characters STS accepts`,
+			wantMsg:   fmt.Sprintf(`profile: render chain[1].policy: the claims make the rendered policy longer than the 2048 characters STS accepts (%d characters)`, len(resourcePolicy(""))+2103),
+		},
+		{
+			// The 2048 characters are for the policy and the hop's policy
+			// ARNs together: a policy that fits alone is refused with them.
+			name:      "policy-too-long-with-policy-arns",
+			config:    func(c *Config) { c.Chain[1].Policy = resourcePolicy("{{ .claims.workflow }}") },
+			claims:    func(c map[string]any) { c["workflow"] = strings.Repeat("w", 2048-len(resourcePolicy(""))) },
+			wantField: "chain[1].policy",
+			wantMsg:   fmt.Sprintf(`profile: render chain[1].policy: the claims make the rendered policy, together with the hop's policy_arns, longer than the 2048 characters STS accepts for both (2048 characters of policy, %d of policy ARNs)`, len(readOnlyARN)),
 		},
 		{
 			// STS accepts tab, newline, carriage return and U+0020 to

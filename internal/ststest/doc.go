@@ -7,9 +7,9 @@
 // calls with the SDK's own signer; verifies web identity tokens against registered
 // OIDC providers with go-oidc; evaluates role trust policies (Principal, Action,
 // String*/Arn*/Null conditions with ForAnyValue/ForAllValues); enforces STS's limits,
-// including the 1-hour role-chaining cap and the length, characters and IAM grammar
-// of a session policy; and injects faults. It is meant to be as
-// strict as STS: what AWS refuses, it refuses.
+// including the 1-hour role-chaining cap and the length (with the PolicyArns),
+// characters and IAM grammar of a session policy; and injects faults. It is meant
+// to be as strict as STS: what AWS refuses, it refuses.
 //
 // It ships in the broker binary (broker dev) and is used by tests:
 //

@@ -144,12 +144,41 @@ func parseAssume(p url.Values, webIdentity bool) (*assumeParams, *apiError) {
 	if len(ps) > 0 {
 		return nil, validationErrors(ps)
 	}
+	if err := checkSessionPolicyLength(in.policy, in.policyARNs); err != nil {
+		return nil, err
+	}
 	if in.policy != "" {
 		if err := checkSessionPolicy(in.policy); err != nil {
 			return nil, err
 		}
 	}
 	return in, nil
+}
+
+// msgPolicyPlaintext is the emulator's message for session policies whose
+// plaintext, inline and managed together, is over maxPolicyLen. The limit
+// is STS's; the code and words are not: STS documents the limit but not
+// the error it answers. The packed-size error (PackedPolicyTooLarge) is for
+// another limit, which STS removed in 2026-09 (wire-facts §4.4), so the
+// emulator answers ValidationError, which is what a broker must not cause
+// either way.
+const msgPolicyPlaintext = "The plaintext of the inline and managed session policies (Policy and PolicyArns together) is %d characters, over the 2048 allowed."
+
+// checkSessionPolicyLength refuses policy and arns, the Policy and
+// PolicyArns parameters, when together they are longer than maxPolicyLen:
+// "The plaintext that you use for both inline and managed session policies
+// can't exceed 2,048 characters" (wire-facts §4.2, §4.3). The managed
+// policies count by their ARNs, the plaintext sent. Each parameter's own
+// bounds are checked before this.
+func checkSessionPolicyLength(policy string, arns []string) *apiError {
+	n := utf8.RuneCountInString(policy)
+	for _, a := range arns {
+		n += utf8.RuneCountInString(a)
+	}
+	if n > maxPolicyLen {
+		return errValidation(msgPolicyPlaintext, n)
+	}
+	return nil
 }
 
 func (ps *problems) sourceIdentity(v string) {

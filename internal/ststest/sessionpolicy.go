@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"slices"
 )
 
@@ -16,6 +17,11 @@ const (
 	msgPolicyActions   = "Policy statement must contain actions."
 	msgPolicyResources = "Policy statement must contain resources."
 	msgPolicySyntax    = "Syntax errors in policy."
+	// IAM's words for a Sid, as its answers to CreatePolicy and
+	// PutRolePolicy give them; that STS words a session policy's the same
+	// is assumed.
+	msgPolicySidChars  = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+	msgPolicySidUnique = "Statement IDs (SID) in a single policy must be unique."
 )
 
 // checkSessionPolicy answers MalformedPolicyDocument (HTTP 400) unless doc,
@@ -25,11 +31,12 @@ const (
 //   - one JSON object with only Version, Id and Statement; Version, if
 //     present, "2012-10-17" or "2008-10-17"; Id a string;
 //   - Statement present, an object or a non-empty array of objects;
-//   - each statement with only Sid (a string), Effect ("Allow" or
-//     "Deny"), Action or NotAction (exactly one), Resource or NotResource
-//     (exactly one), each a string or an array of strings, and Condition
-//     (an object); no Principal or NotPrincipal: a session policy applies
-//     to the session it is passed with.
+//   - each statement with only Sid (a string of ASCII letters and digits,
+//     unique among the statements), Effect ("Allow" or "Deny"), Action or
+//     NotAction (exactly one), Resource or NotResource (exactly one), each
+//     a string or an array of strings, and Condition (an object); no
+//     Principal or NotPrincipal: a session policy applies to the session
+//     it is passed with.
 //
 // Condition operators and keys, action and resource names are not checked.
 // A repeated key is read as encoding/json reads it (the last one wins). The
@@ -62,9 +69,20 @@ func checkSessionPolicy(doc string) *apiError {
 	if !ok {
 		return malformed(msgPolicySyntax)
 	}
+	sids := make(map[string]bool)
 	for _, st := range stmts {
 		if msg := checkSessionStatement(st); msg != "" {
 			return malformed(msg)
+		}
+		// An empty Sid is counted too: whether IAM skips it is not
+		// documented, and the broker refuses a repeated one either way.
+		if raw, ok := st["Sid"]; ok {
+			var sid string
+			_ = json.Unmarshal(raw, &sid) // a string: checkSessionStatement
+			if sids[sid] {
+				return malformed(msgPolicySidUnique)
+			}
+			sids[sid] = true
 		}
 	}
 	return nil
@@ -142,11 +160,21 @@ func checkSessionStatement(st map[string]json.RawMessage) string {
 			return msgPolicySyntax
 		}
 	}
-	if sid, ok := st["Sid"]; ok && !jsonString(sid) {
-		return msgPolicySyntax
+	if sid, ok := st["Sid"]; ok {
+		if !jsonString(sid) {
+			return msgPolicySyntax
+		}
+		var s string
+		_ = json.Unmarshal(sid, &s)
+		if !sidRE.MatchString(s) {
+			return msgPolicySidChars
+		}
 	}
 	return ""
 }
+
+// sidRE is IAM's pattern for a statement's Sid.
+var sidRE = regexp.MustCompile(`^[0-9A-Za-z]*$`)
 
 // jsonString reports whether raw is a JSON string.
 func jsonString(raw json.RawMessage) bool {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
 // sessionPolicyOf is a session policy with one statement whose body (the
@@ -74,6 +75,30 @@ var sessionPolicyTests = []struct {
 	{name: "resource-list-with-null", policy: sessionPolicyOf(`"Effect":"Allow","Action":"s3:GetObject","Resource":["*",null]`), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySyntax},
 	{name: "condition-not-object", policy: sessionPolicyOf(readStatement + `,"Condition":"x"`), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySyntax},
 	{name: "sid-not-string", policy: sessionPolicyOf(readStatement + `,"Sid":1`), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySyntax},
+	// IAM: a Sid is [0-9A-Za-z]*, unique within the policy.
+	{name: "sids-alphanumeric", policy: `{"Version":"2012-10-17","Statement":[{"Sid":"Read1",` + readStatement + `},{"Sid":"Read2",` + readStatement + `}]}`},
+	{name: "sid-empty", policy: sessionPolicyOf(`"Sid":"",` + readStatement)},
+	{name: "sid-hyphen", policy: sessionPolicyOf(`"Sid":"read-1",` + readStatement), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{name: "sid-underscore", policy: sessionPolicyOf(`"Sid":"read_1",` + readStatement), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{name: "sid-space", policy: sessionPolicyOf(`"Sid":"Read 1",` + readStatement), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{name: "sid-latin-1-letter", policy: sessionPolicyOf(`"Sid":"Café",` + readStatement), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{name: "sid-escaped-hyphen", policy: sessionPolicyOf(`"Sid":"read\u002d1",` + readStatement), wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{name: "sid-in-statement-object", policy: `{"Version":"2012-10-17","Statement":{"Sid":"read.1",` + readStatement + `}}`, wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidChars},
+	{
+		name:     "sid-repeated",
+		policy:   `{"Version":"2012-10-17","Statement":[{"Sid":"Read",` + readStatement + `},{"Sid":"Read",` + readStatement + `}]}`,
+		wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidUnique,
+	},
+	{
+		name:     "sid-repeated-later",
+		policy:   `{"Version":"2012-10-17","Statement":[{"Sid":"A",` + readStatement + `},{` + readStatement + `},{"Sid":"B",` + readStatement + `},{"Sid":"A",` + readStatement + `}]}`,
+		wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidUnique,
+	},
+	{
+		name:     "sid-empty-repeated",
+		policy:   `{"Version":"2012-10-17","Statement":[{"Sid":"",` + readStatement + `},{"Sid":"",` + readStatement + `}]}`,
+		wantCode: "MalformedPolicyDocument", wantStatus: 400, wantMessage: msgPolicySidUnique,
+	},
 }
 
 // TestSessionPolicy: both operations check the Policy parameter as STS
@@ -113,6 +138,103 @@ func TestSessionPolicy(t *testing.T) {
 				}
 				if tt.wantMessage != "" && msg != tt.wantMessage {
 					t.Errorf("message = %q, want %q", msg, tt.wantMessage)
+				}
+			})
+		}
+	}
+}
+
+// TestSessionPolicyWithPolicyArns: STS counts the inline policy and the
+// managed policies' ARNs against one limit: "The plaintext that you use for
+// both inline and managed session policies can't exceed 2,048 characters".
+// Both operations refuse a Policy and PolicyArns over it together, though
+// each fits on its own, with a ValidationError.
+func TestSessionPolicyWithPolicyArns(t *testing.T) {
+	e := newSeedEnv(t)
+	creds := e.hop1Creds(t)
+	// arn is a managed policy ARN of n characters.
+	arn := func(n int) string {
+		const head = "arn:aws:iam::222222222222:policy/"
+		return head + strings.Repeat("p", n-len(head))
+	}
+	// policyOf is a session policy of n characters.
+	policyOf := func(n int) string {
+		body := func(pad int) string {
+			return `"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/` + strings.Repeat("a", pad) + `"`
+		}
+		return sessionPolicyOf(body(n - len(sessionPolicyOf(body(0)))))
+	}
+	tests := []struct {
+		name        string
+		policy      string // "" for none
+		arns        []string
+		wantMessage string // "" for success
+	}{
+		{name: "policy-and-arns-at-limit", policy: policyOf(1000), arns: []string{arn(500), arn(548)}},
+		{name: "arns-at-limit", arns: []string{arn(1024), arn(1024)}},
+		{name: "latin-1-policy-and-arns-at-limit", policy: strings.Replace(policyOf(1000), "aaa", "ééé", 1), arns: []string{arn(1048)}},
+		{
+			name:        "policy-and-arns-over-limit",
+			policy:      policyOf(1000),
+			arns:        []string{arn(500), arn(549)},
+			wantMessage: "The plaintext of the inline and managed session policies (Policy and PolicyArns together) is 2049 characters, over the 2048 allowed.",
+		},
+		{
+			name:        "policy-at-limit-with-one-arn",
+			policy:      policyOf(maxPolicyLen),
+			arns:        []string{"arn:aws:iam::aws:policy/ReadOnlyAccess"},
+			wantMessage: "The plaintext of the inline and managed session policies (Policy and PolicyArns together) is 2086 characters, over the 2048 allowed.",
+		},
+		{
+			name:        "arns-over-limit",
+			arns:        []string{arn(1024), arn(1025)},
+			wantMessage: "The plaintext of the inline and managed session policies (Policy and PolicyArns together) is 2049 characters, over the 2048 allowed.",
+		},
+	}
+	descriptors := func(arns []string) []types.PolicyDescriptorType {
+		var out []types.PolicyDescriptorType
+		for _, a := range arns {
+			out = append(out, types.PolicyDescriptorType{Arn: aws.String(a)})
+		}
+		return out
+	}
+	ops := []struct {
+		name string
+		call func(t *testing.T, policy string, arns []string) error
+	}{
+		{name: "AssumeRoleWithWebIdentity", call: func(t *testing.T, policy string, arns []string) error {
+			return e.arwwi(t, e.iss.mint(t, e.iss.claims()), func(in *sts.AssumeRoleWithWebIdentityInput) {
+				if policy != "" {
+					in.Policy = aws.String(policy)
+				}
+				in.PolicyArns = descriptors(arns)
+			})
+		}},
+		{name: "AssumeRole", call: func(t *testing.T, policy string, arns []string) error {
+			return e.assumeTarget(t, creds, func(in *sts.AssumeRoleInput) {
+				if policy != "" {
+					in.Policy = aws.String(policy)
+				}
+				in.PolicyArns = descriptors(arns)
+			})
+		}},
+	}
+	for _, op := range ops {
+		for _, tt := range tests {
+			t.Run(op.name+"/"+tt.name, func(t *testing.T) {
+				err := op.call(t, tt.policy, tt.arns)
+				if tt.wantMessage == "" {
+					if err != nil {
+						t.Fatalf("%s() error = %v, want nil", op.name, err)
+					}
+					return
+				}
+				if err == nil {
+					t.Fatalf("%s() succeeded, want ValidationError", op.name)
+				}
+				code, msg, status := apiErrorOf(t, err)
+				if code != "ValidationError" || status != 400 || msg != tt.wantMessage {
+					t.Errorf("error = %s (HTTP %d) %q, want ValidationError (HTTP 400) %q", code, status, msg, tt.wantMessage)
 				}
 			})
 		}

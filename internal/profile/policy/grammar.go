@@ -12,7 +12,7 @@ import (
 // A session policy is an IAM identity policy that STS intersects with the
 // role's permissions; IAM checks its grammar on every AssumeRole and answers
 // MalformedPolicyDocument for one it refuses. The grammar does not depend on
-// claims (keys are literal, and Effect and Version are refused when
+// claims (keys are literal, and Effect, Version and Sid are refused when
 // templated), so it is checked once, at start-up, on the skeleton: the
 // template without its actions, where every value an action prints is an
 // empty string.
@@ -102,8 +102,9 @@ func readSkeleton(skeleton []byte, templated map[int]bool) (*node, error) {
 // session policy in IAM's grammar, or nil: an object with only Version,
 // Id and Statement; Version, if present, "2012-10-17" or "2008-10-17" as
 // written; Statement an object or a non-empty array of objects (see
-// checkStatement). Condition blocks are checked as objects only: their
-// operators and keys are IAM's to judge, and they are literal.
+// checkStatement) whose Sids, where present, are unique. Condition blocks
+// are checked as objects only: their operators and keys are IAM's to judge,
+// and they are literal.
 func checkGrammar(doc *node) error {
 	if err := onlyKeys(doc, "the policy", policyKeys); err != nil {
 		return err
@@ -123,6 +124,7 @@ func checkGrammar(doc *node) error {
 	case st.kind != '[' || len(st.items) == 0:
 		return errors.New("the policy's Statement must be an object or a non-empty array of objects")
 	}
+	sids := make(map[string]int) // statement index by Sid
 	for i, s := range st.items {
 		path := fmt.Sprintf("Statement[%d]", i)
 		if s.kind != '{' {
@@ -131,6 +133,18 @@ func checkGrammar(doc *node) error {
 		if err := checkStatement(s, path); err != nil {
 			return err
 		}
+		// IAM refuses a policy that repeats a Sid (MalformedPolicyDocument:
+		// "Statement IDs (SID) in a single policy must be unique"). An empty
+		// Sid counts as one: whether IAM skips it is not documented, and
+		// removing it changes nothing the policy allows.
+		sid := s.member("Sid")
+		if sid == nil {
+			continue
+		}
+		if j, ok := sids[sid.str]; ok {
+			return fmt.Errorf("%s.Sid %q repeats Statement[%d].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it", path, sid.str, j)
+		}
+		sids[sid.str] = i
 	}
 	return nil
 }
@@ -138,7 +152,10 @@ func checkGrammar(doc *node) error {
 // checkStatement checks one statement: only the keys of statementKeys;
 // Effect "Allow" or "Deny" as written, so that no claim chooses it;
 // exactly one of Action and NotAction and one of Resource and NotResource,
-// each a string or an array of strings; Condition an object; Sid a string.
+// each a string or an array of strings; Condition an object; Sid a string
+// of ASCII letters and digits as written, so that no claim decides whether
+// STS refuses the policy (see checkSid). checkGrammar checks that Sids are
+// unique.
 func checkStatement(s *node, path string) error {
 	for _, k := range s.keys {
 		if k == "Principal" || k == "NotPrincipal" {
@@ -167,10 +184,33 @@ func checkStatement(s *node, path string) error {
 	if c := s.member("Condition"); c != nil && c.kind != '{' {
 		return fmt.Errorf("%s.Condition must be an object", path)
 	}
-	if sid := s.member("Sid"); sid != nil && sid.kind != '"' {
-		return fmt.Errorf("%s.Sid must be a string", path)
+	if sid := s.member("Sid"); sid != nil {
+		return checkSid(sid, path)
 	}
 	return nil
+}
+
+// checkSid checks a statement's Sid: a string that no action prints into,
+// of ASCII letters and digits only. IAM refuses any other character
+// ("Statement IDs (SID) must be alpha-numeric. Check that your input
+// satisfies the regular expression [0-9A-Za-z]*", MalformedPolicyDocument),
+// so a Sid a claim printed into would let the claim decide whether STS
+// refuses the policy; and a Sid is a label, which no claim needs to choose.
+func checkSid(sid *node, path string) error {
+	switch {
+	case sid.kind != '"':
+		return fmt.Errorf("%s.Sid must be a string", path)
+	case sid.templated:
+		return fmt.Errorf("%s.Sid must be written as it is (not printed by a template action)", path)
+	case strings.ContainsFunc(sid.str, func(r rune) bool { return !isAlphanumeric(r) }):
+		return fmt.Errorf("%s.Sid %q must be ASCII letters and digits only (IAM's [0-9A-Za-z]*), and STS refuses it", path, sid.str)
+	}
+	return nil
+}
+
+// isAlphanumeric reports whether r is an ASCII letter or digit.
+func isAlphanumeric(r rune) bool {
+	return '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
 }
 
 // onlyKeys refuses a key of obj that is not in allowed. A key printed by a

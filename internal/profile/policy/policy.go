@@ -29,9 +29,12 @@
 // refuse fails at start-up or, when claims make it so, before any STS call:
 // Parse refuses a template whose own text is over [MaxLen] characters or
 // holds a character outside STS's set, or that is not a session policy in
-// IAM's grammar (keys, Effect and Version written as they are, no
-// Principal); [CheckLimits] refuses a rendered policy that claims made too
-// long or put such a character into.
+// IAM's grammar (keys, Effect, Version and Sid written as they are, Sids
+// alphanumeric and unique, no Principal); [Template.CheckManaged] and
+// [CheckARNs] refuse a template whose text, with the hop's managed policy
+// ARNs, is already over MaxLen characters; [CheckLimits] refuses a rendered
+// policy that claims made too long (alone or with those ARNs) or put such a
+// character into.
 //
 // The package uses only the standard library: config validation calls
 // [Check] without importing the rest of the broker.
@@ -71,13 +74,20 @@ type Template struct {
 	// removed, every string replaced by stringToken: the structure every
 	// output must have.
 	shape []json.Token
+	// minLen is the length in characters of the template's text without
+	// its actions, which every rendering holds.
+	minLen int
 }
 
 // Check returns why text cannot be the template of an inline session
-// policy, or nil; see [Parse].
-func Check(text string) error {
-	_, err := Parse("policy", text, nil)
-	return err
+// policy sent with the managed policy ARNs arns (nil for none), or nil; see
+// [Parse] and [Template.CheckManaged].
+func Check(text string, arns []string) error {
+	t, err := Parse("policy", text, nil)
+	if err != nil {
+		return err
+	}
+	return t.CheckManaged(arns)
 }
 
 // Parse parses text as a text/template named name, with missingkey=error
@@ -113,7 +123,8 @@ func Parse(name, text string, funcs template.FuncMap) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSkeletonLength(c.skeleton.Bytes()); err != nil {
+	minLen, err := checkSkeletonLength(c.skeleton.Bytes())
+	if err != nil {
 		return nil, err
 	}
 	doc, err := readSkeleton(c.skeleton.Bytes(), c.templated)
@@ -123,7 +134,7 @@ func Parse(name, text string, funcs template.FuncMap) (*Template, error) {
 	if err := checkGrammar(doc); err != nil {
 		return nil, err
 	}
-	return &Template{tmpl: t, shape: shape}, nil
+	return &Template{tmpl: t, shape: shape, minLen: minLen}, nil
 }
 
 // Name returns the template's name.
@@ -176,7 +187,9 @@ func jsonShape(doc []byte) ([]json.Token, error) {
 // escape is the function appended to every printing action: v printed as
 // text/template prints it, then escaped as the content of a JSON string
 // (RFC 8259 §7) by encoding/json: quotation mark, backslash and control
-// characters, U+2028 and U+2029, and invalid UTF-8 (replaced by U+FFFD).
+// characters, U+2028 and U+2029, and invalid UTF-8 (written as the ASCII
+// escape \ufffd; a token's claims hold none, since decoding its JSON
+// already replaced it with the character U+FFFD, which stays as it is).
 // <, > and & are left as they are (SetEscapeHTML(false)): a policy is read
 // by IAM, never by a browser, and the rendered policy is logged and
 // compared, so it should read as written. An output holding *, ?, $ or {
