@@ -197,7 +197,7 @@ func (c *Cache) GetKeyed(ctx context.Context, kp Keyed) (Credentials, Outcome, e
 	// join a flight as a fallback for another caller's refused token: it
 	// fails here unless hop 1 is cached. (fillChain checks again, for a
 	// token that expires while its fill waits.)
-	if p.Source == WebIdentity && !p.TokenExpiry.IsZero() && !c.now().Before(p.TokenExpiry) {
+	if p.tokenExpired(c.now()) {
 		if start, _ := c.cachedPrefix(p); start == 0 {
 			return Credentials{}, Miss, ErrTokenExpired
 		}
@@ -292,7 +292,7 @@ func (c *Cache) lookupLocked(key Key, p Plan) (Credentials, Outcome, bool) {
 	// Not with a token past its exp: STS would refuse it. (A refresh that
 	// reuses cached hop-1 credentials would not send it; it waits for the
 	// next caller's live token, at most the verifier's skew later.)
-	if e.mayRefresh(left) && (p.TokenExpiry.IsZero() || now.Before(p.TokenExpiry)) {
+	if e.mayRefresh(left) && !p.tokenExpired(now) {
 		c.startRefreshLocked(key, p, e)
 	}
 	return e.credentials(), outcome, true

@@ -66,7 +66,7 @@ func tokenDigest(p Plan) [sha256.Size]byte { return sha256.Sum256([]byte(p.WebId
 // fillChain is fill's work once it holds a slot.
 func (c *Cache) fillChain(ctx context.Context, key Key, p Plan) (Credentials, error) {
 	start, prev := c.cachedPrefix(p)
-	if start == 0 && p.Source == WebIdentity && !p.TokenExpiry.IsZero() && !c.now().Before(p.TokenExpiry) {
+	if start == 0 && p.tokenExpired(c.now()) {
 		return Credentials{}, ErrTokenExpired
 	}
 	creds, err := c.runFrom(ctx, p, start, prev)

@@ -61,3 +61,9 @@ type Plan struct {
 	Identity string
 	Hops     []Hop
 }
+
+// tokenExpired reports whether p's hop 1 needs the caller's token and the
+// token is past its exp at now: STS would refuse it.
+func (p Plan) tokenExpired(now time.Time) bool {
+	return p.Source == WebIdentity && !p.TokenExpiry.IsZero() && !now.Before(p.TokenExpiry)
+}
