@@ -48,7 +48,7 @@ type apiError struct {
 	Message    string
 	RetryAfter int // seconds; sets Retry-After when > 0
 	// Limit names the limit that refused the request (identity, global,
-	// inflight) for broker_rate_limited_total; "" for other errors.
+	// inflight, chains) for broker_rate_limited_total; "" for other errors.
 	Limit string
 	Err   error
 }

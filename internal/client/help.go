@@ -42,8 +42,9 @@ Exit codes:
   1  refused: 400, 401, 403 or 404 from the broker, 502 sts_refused (STS
      refused a hop), an answer that is not credentials, or a plain-HTTP
      answer to an https:// URL; retrying will not help
-  2  usage: bad flags (an http:// --url to a host that is not loopback
-     without --insecure-plaintext), or no token from the token source (file
+  2  usage: bad flags (an http:// --url, or with --github-actions an http://
+     ACTIONS_ID_TOKEN_REQUEST_URL, to a host that is not loopback without
+     --insecure-plaintext), or no token from the token source (file
      missing, unreadable or empty, variable unset, GitHub Actions variables
      missing, the runtime refusing or redirecting),
      or a CA, certificate or key file that cannot be read or used

@@ -5,7 +5,7 @@
 //
 //  1. decodes exactly one YAML document strictly: an unknown or misspelt key is
 //     an error that names the file, the line and the key
-//     ("configs/prod.yaml: line 12: field tsl not found in type config.Server");
+//     ("configs/prod.yaml: line 12: server.tsl: unknown key (known here: addr, …)");
 //  2. applies defaults (server.addr 127.0.0.1:8080, aws.region us-east-1,
 //     cache 10000 entries / refresh_before 30m / min_remaining 20m, hop
 //     duration 1h, source web_identity, audit sink stderr);

@@ -29,5 +29,7 @@
 //	})
 //
 // Not emulated: presigned (query-string) SigV4, session policies' effect on
-// permissions, MFA, SAML, policy variables, and the GitHub-specific claim keys.
+// permissions, managed policies (PolicyArns are checked for count and
+// length, not for existing or being in the role's account), the signing
+// region, MFA, SAML, policy variables, and the GitHub-specific claim keys.
 package ststest
