@@ -420,9 +420,10 @@ func TestNewPolicy(t *testing.T) {
 			wantErr: `Statement[3].Sid "A" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`,
 		},
 		{
-			name:    "sid-empty-repeated",
-			policy:  version + `"Statement":[{"Sid":"",` + stmt + `},{"Sid":"",` + stmt + `}]}`,
-			wantErr: `Statement[1].Sid "" repeats Statement[0].Sid: IAM requires a statement's Sid to be unique within the policy, and STS refuses it`,
+			// Terraform's aws_iam_policy_document writes "Sid": "" on
+			// every statement without one; AWS accepts it.
+			name:   "sid-empty-repeated",
+			policy: version + `"Statement":[{"Sid":"",` + stmt + `},{"Sid":"",` + stmt + `}]}`,
 		},
 		{
 			name:    "repeated-key",

@@ -74,11 +74,15 @@ func checkSessionPolicy(doc string) *apiError {
 		if msg := checkSessionStatement(st); msg != "" {
 			return malformed(msg)
 		}
-		// An empty Sid is counted too: whether IAM skips it is not
-		// documented, and the broker refuses a repeated one either way.
+		// An empty Sid may repeat: Terraform's aws_iam_policy_document
+		// writes "Sid": "" on every statement without one, and AWS
+		// accepts it.
 		if raw, ok := st["Sid"]; ok {
 			var sid string
 			_ = json.Unmarshal(raw, &sid) // a string: checkSessionStatement
+			if sid == "" {
+				continue
+			}
 			if sids[sid] {
 				return malformed(msgPolicySidUnique)
 			}

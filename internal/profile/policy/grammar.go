@@ -134,11 +134,11 @@ func checkGrammar(doc *node) error {
 			return err
 		}
 		// IAM refuses a policy that repeats a Sid (MalformedPolicyDocument:
-		// "Statement IDs (SID) in a single policy must be unique"). An empty
-		// Sid counts as one: whether IAM skips it is not documented, and
-		// removing it changes nothing the policy allows.
+		// "Statement IDs (SID) in a single policy must be unique"), but not
+		// a repeated empty one: Terraform's aws_iam_policy_document writes
+		// "Sid": "" on every statement without one, and AWS accepts that.
 		sid := s.member("Sid")
-		if sid == nil {
+		if sid == nil || sid.str == "" {
 			continue
 		}
 		if j, ok := sids[sid.str]; ok {
