@@ -724,6 +724,31 @@ func TestCacheRestartsWhenPrefixRejected(t *testing.T) {
 	h.wantCalls(2, 3) // hop 2 with cached hop 1 refused, then the whole chain
 }
 
+// TestCacheRestartNeedsLiveToken: a request whose token is past exp gets
+// past the early check when hop 1 is cached; if STS then rejects the
+// cached hop-1 credentials, starting over would send the expired token to
+// STS: it fails with ErrTokenExpired instead, and the rejected signer is
+// dropped, so the next live token runs the whole chain.
+func TestCacheRestartNeedsLiveToken(t *testing.T) {
+	h := newHarness(t)
+	c := h.cache(CacheConfig{})
+	p := h.seedPlan("myorg/app")
+	mustGet(t, c, p)
+	h.clock.Advance(45 * time.Minute) // the answer is below min remaining, hop 1 still signs
+	p.TokenExpiry = h.clock.Now().Add(-time.Second)
+	h.sts.InjectFault(actionAssumeRole, ststest.Fault{Code: "InvalidClientTokenId", Times: 1})
+	if _, _, err := c.Get(t.Context(), p); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("Get() error = %v, want %v", err, ErrTokenExpired)
+	}
+	h.wantCalls(1, 2) // no second AssumeRoleWithWebIdentity with the expired token
+	// The rejected signer is gone: a live token runs the whole chain.
+	p.WebIdentityToken, p.TokenExpiry = h.token("myorg/app"), h.clock.Now().Add(5*time.Minute)
+	if got, outcome, err := c.Get(t.Context(), p); err != nil || outcome != Miss || !got.Valid() {
+		t.Fatalf("Get(live token) = %v, %s, %v, want valid, miss, nil", got.Valid(), outcome, err)
+	}
+	h.wantCalls(2, 3)
+}
+
 // TestCacheRestartKeepsServedAnswer: when a background refresh finds its
 // cached hop-1 signer rejected and the restart from hop 1 fails too, the
 // answer being refreshed is still above min_remaining and still served

@@ -77,6 +77,10 @@ func (c *Cache) fillChain(ctx context.Context, key Key, p Plan) (Credentials, er
 		// the signers go: the answer being refreshed is still served
 		// while above MinRemaining if this run fails too.
 		c.evictSigners(p)
+		if p.tokenExpired(c.now()) {
+			// Starting over needs the caller's token for hop 1.
+			return Credentials{}, ErrTokenExpired
+		}
 		creds, err = c.runFrom(ctx, p, 0, nil)
 	}
 	if err != nil {
