@@ -10,6 +10,11 @@ import (
 )
 
 func main() {
+	// A write to a broken stdout or stderr (a log collector that went
+	// away) would otherwise end the process with SIGPIPE, cutting every
+	// request in flight; ignored, the write fails with EPIPE and only
+	// those lines are lost (see stderrSink).
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

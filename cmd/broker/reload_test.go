@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -231,5 +232,55 @@ func (sp *serveProcess) write(t *testing.T, yaml string) {
 	t.Helper()
 	if err := os.WriteFile(sp.path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServeSurvivesBrokenStderr: when whatever reads the broker's stderr
+// goes away (a log collector restarting), a log write fails with EPIPE
+// instead of killing the process with SIGPIPE: requests keep being served.
+func TestServeSurvivesBrokenStderr(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	emu := ststest.Start(t, ststest.Options{})
+	if err := emu.LoadSeed(issuer.URL()); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "broker.yaml")
+	cfg := strings.Replace(fmt.Sprintf(stackConfig, emu.URL(), issuer.URL()), "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(brokerBin, "serve", "--config", path)
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	stderr := &syncBuffer{}
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(stderr, r); close(copied) }()
+	url := "http://" + waitLogField(t, stderr, "broker listening", "addr")
+	r.Close() // the reader goes away
+	<-copied
+
+	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // each writes an audit line to the broken stderr
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url+"/v1/credentials/prod-deploy", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("request %d after stderr broke: %v (process state %v)", i+1, err, cmd.ProcessState)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("request %d = %d, want 200", i+1, resp.StatusCode)
+		}
 	}
 }
