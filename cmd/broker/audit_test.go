@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -118,5 +119,44 @@ func TestServeAuditSink(t *testing.T) {
 		if strings.Contains(l, `"logger":"audit"`) || strings.Contains(l, "credentials issued") || strings.Contains(l, "credentials refused") {
 			t.Errorf("stderr carries an audit line: %s", l)
 		}
+	}
+}
+
+// TestServeAuditWriteFailure: an audit sink that refuses a line (here a
+// full disk) does not fail the request, but the loss is counted in
+// broker_audit_write_errors_total and reported on the operational log as
+// JSON (not as zap's plain-text note), for an alert to catch.
+func TestServeAuditWriteFailure(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full here")
+	}
+	s := startServed(t, defaultServer, "audit:\n  sink: /dev/full\n")
+	token := mintToken(t, s.stack, "refs/heads/main")
+	if status, _, body, _ := getCredentials(t, http.DefaultClient, s.URL, token); status != http.StatusOK {
+		t.Fatalf("GET credentials = %d %s, want 200", status, body)
+	}
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nbroker_audit_write_errors_total 1\n") {
+		t.Errorf("metrics lack broker_audit_write_errors_total 1")
+	}
+	var reported bool
+	for _, l := range strings.Split(strings.TrimSpace(s.Stderr.String()), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Errorf("stderr line is not JSON: %q", l)
+			continue
+		}
+		if e["msg"] == "audit line not written; the request was answered without its audit record" &&
+			strings.Contains(fmt.Sprint(e["error"]), "no space left on device") {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Errorf("no operational log line about the lost audit line; stderr:\n%s", s.Stderr)
 	}
 }

@@ -32,6 +32,10 @@ type logs struct {
 	access *zap.Logger // one line a request: buffered
 	audit  *zap.Logger // written through, to audit.sink
 	close  func()
+	// auditErrors counts audit lines a file or stdout sink failed to take
+	// (broker_audit_write_errors_total). A stderr sink shares stderrSink,
+	// which drops failed lines unseen, as for every other line there.
+	auditErrors atomic.Int64
 }
 
 // newLogs opens the sinks: stderr for the operational and access logs, and
@@ -53,17 +57,43 @@ func newLogs(auditSink string, stderr io.Writer) (*logs, error) {
 	case "", "stderr":
 		l.audit = newLoggerTo(through).Named("audit")
 	case "stdout":
-		l.audit = newLogger(os.Stdout).Named("audit")
+		l.audit = l.auditLogger(os.Stdout)
 	default:
 		f, err := os.OpenFile(auditSink, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			l.close()
 			return nil, fmt.Errorf("audit.sink: %w", err)
 		}
-		l.audit = newLogger(f).Named("audit")
+		l.audit = l.auditLogger(f)
 		l.close = func() { stop(); _ = f.Close() }
 	}
 	return l, nil
+}
+
+// auditLogger is the audit logger on w, a file or stdout. A line that w
+// does not take (a full disk, a closed pipe) is counted and reported on the
+// operational log as JSON, instead of zap's plain-text note on stderr: the
+// credentials it records were issued all the same.
+func (l *logs) auditLogger(w io.Writer) *zap.Logger {
+	ws := failedWrites{WriteSyncer: zapcore.Lock(zapcore.AddSync(w)), failed: func(err error) {
+		l.auditErrors.Add(1)
+		l.log.Error("audit line not written; the request was answered without its audit record", zap.Error(err))
+	}}
+	return newLoggerTo(ws, zap.ErrorOutput(zapcore.AddSync(io.Discard))).Named("audit")
+}
+
+// failedWrites reports each failed Write of its WriteSyncer to failed.
+type failedWrites struct {
+	zapcore.WriteSyncer
+	failed func(error)
+}
+
+func (f failedWrites) Write(p []byte) (int, error) {
+	n, err := f.WriteSyncer.Write(p)
+	if err != nil {
+		f.failed(err)
+	}
+	return n, err
 }
 
 // newLogger returns the JSON logger of `serve` and `dev`, written to w as
@@ -78,11 +108,11 @@ func newLogger(w io.Writer) *zap.Logger {
 const logTime = "2006-01-02T15:04:05.000Z07:00"
 
 // newLoggerTo returns a JSON logger on ws.
-func newLoggerTo(ws zapcore.WriteSyncer) *zap.Logger {
+func newLoggerTo(ws zapcore.WriteSyncer, opts ...zap.Option) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	layout := zapcore.TimeEncoderOfLayout(logTime)
 	enc.EncodeTime = func(t time.Time, e zapcore.PrimitiveArrayEncoder) { layout(t.UTC(), e) }
-	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, zap.InfoLevel))
+	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, zap.InfoLevel), opts...)
 }
 
 // writeThrough writes a line into the shared buffer and flushes it.

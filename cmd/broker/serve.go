@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer logs.close()
-	o := options{Log: logs.log, Access: logs.access, Audit: logs.audit, ConfigPath: *path, Reloads: reloads}
+	o := options{Log: logs.log, Access: logs.access, Audit: logs.audit, ConfigPath: *path, Reloads: reloads, AuditErrors: logs.auditErrors.Load}
 	if err := serve(ctx, cfg, o, nil); err != nil {
 		logs.log.Error("broker stopped", zap.Error(err))
 		return exitFailure

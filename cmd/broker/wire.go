@@ -49,6 +49,8 @@ type options struct {
 	// (SIGHUP under serve). Nil Reloads: no reloads.
 	ConfigPath string
 	Reloads    <-chan struct{}
+	// AuditErrors, if set, counts failed audit writes for /metrics.
+	AuditErrors func() int64
 }
 
 // build translates cfg into the types of auth, profile and chain and wires
@@ -84,6 +86,9 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 	}
 
 	metrics := api.NewMetrics()
+	if o.AuditErrors != nil {
+		metrics.CountAuditWriteErrors(o.AuditErrors)
+	}
 	client, ambient, err := chain.NewClient(ctx, chain.ClientConfig{
 		Region: cfg.AWS.Region, Endpoint: cfg.AWS.STSEndpoint, Log: o.Log.Named("aws"),
 		ObserveAttempt: metrics.ObserveSTSAttempt,

@@ -22,6 +22,7 @@ type Metrics struct {
 	connsRefused   prometheus.Counter
 	cacheEntriesFn func() int
 	connsOpenFn    func() int64
+	auditErrorsFn  func() int64
 }
 
 // NewMetrics creates the collectors and registers them, with the Go runtime
@@ -77,6 +78,15 @@ func NewMetrics() *Metrics {
 			}
 			return float64(m.connsOpenFn())
 		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "broker_audit_write_errors_total",
+			Help: "Audit lines that could not be written to a file or stdout audit.sink; the request was answered all the same.",
+		}, func() float64 {
+			if m.auditErrorsFn == nil {
+				return 0
+			}
+			return float64(m.auditErrorsFn())
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "broker_cache_entries",
 			Help: "Entries in the credentials cache (final and per-hop).",
@@ -109,3 +119,7 @@ func (m *Metrics) ObserveSTS(action, outcome string, took time.Duration) {
 	m.stsCalls.WithLabelValues(action, outcome).Inc()
 	m.stsLatency.WithLabelValues(action).Observe(took.Seconds())
 }
+
+// CountAuditWriteErrors makes broker_audit_write_errors_total read fn, the
+// number of audit lines whose write failed so far. Call it before serving.
+func (m *Metrics) CountAuditWriteErrors(fn func() int64) { m.auditErrorsFn = fn }
