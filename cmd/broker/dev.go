@@ -144,7 +144,7 @@ func dev(ctx context.Context, addr, dir string, stdout io.Writer, log *zap.Logge
 		}
 		if werr == nil {
 			refreshed = make(chan error, 1)
-			go func() { refreshed <- refreshDevToken(ctx, issuer, tokenPath) }()
+			go func() { refreshed <- refreshDevToken(ctx, issuer, tokenPath, devTokenTTL/2, log) }()
 			werr = writeDevFiles(dir, "http://"+brokerAddr, emulator.URL())
 		}
 		if werr != nil {
@@ -180,19 +180,34 @@ func writeDevToken(issuer *oidctest.Server, path string) error {
 	return writeFileAtomic(path, []byte(tok), 0o600)
 }
 
-// refreshDevToken rewrites the token at half its lifetime until ctx is done.
-func refreshDevToken(ctx context.Context, issuer *oidctest.Server, path string) error {
-	t := time.NewTicker(devTokenTTL / 2)
+// devTokenRetry is how soon a failed rewrite of the dev token is tried again.
+const devTokenRetry = 10 * time.Second
+
+// refreshDevToken rewrites the token every interval (half its lifetime)
+// until ctx is done, and returns ctx's error. A failed rewrite (the
+// directory removed, a full disk) is logged and tried again after
+// devTokenRetry (or interval, if shorter), so that one failure does not
+// leave the token to expire unseen while dev goes on serving.
+func refreshDevToken(ctx context.Context, issuer *oidctest.Server, path string, interval time.Duration, log *zap.Logger) error {
+	t := time.NewTimer(interval)
 	defer t.Stop()
+	retry := min(devTokenRetry, interval)
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			if err := writeDevToken(issuer, path); err != nil {
-				return err
-			}
 		}
+		next := interval
+		if err := writeDevToken(issuer, path); err != nil {
+			log.Error("cannot rewrite the dev token; retrying", zap.String("path", path), zap.Duration("retry_in", retry), zap.Error(err))
+			failing, next = true, retry
+		} else if failing {
+			log.Info("dev token rewritten again", zap.String("path", path))
+			failing = false
+		}
+		t.Reset(next)
 	}
 }
 
