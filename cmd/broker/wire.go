@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,6 +87,11 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 
+	if cfg.AWS.STSEndpoint == "" {
+		if err := checkEnvSTSEndpoint(o.Log); err != nil {
+			return nil, err
+		}
+	}
 	metrics := api.NewMetrics()
 	if o.AuditErrors != nil {
 		metrics.CountAuditWriteErrors(o.AuditErrors)
@@ -287,4 +294,31 @@ func closeListeners(ls api.Listeners) {
 	if ls.Metrics != nil {
 		ls.Metrics.Close()
 	}
+}
+
+// checkEnvSTSEndpoint looks at the environment variables by which the AWS
+// SDK overrides the STS endpoint when aws.sts_endpoint is not set
+// (AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, unless
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true). Every call carries a
+// caller's token or an ExternalId, so such an endpoint is held to
+// sts_endpoint's rule (https unless loopback) and logged: an export left
+// in the broker's environment (broker dev's env file sets one) would
+// otherwise move STS unseen.
+func checkEnvSTSEndpoint(log *zap.Logger) error {
+	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return nil
+	}
+	for _, name := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} {
+		v := os.Getenv(name)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
+			return fmt.Errorf("environment variable %s sets the STS endpoint to something that is not https (or http on a loopback host); unset it, or set aws.sts_endpoint", name)
+		}
+		log.Warn("STS endpoint taken from the environment, not aws.sts_endpoint", zap.String("variable", name), zap.String("sts_endpoint", u.Redacted()))
+		return nil
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,5 +202,48 @@ func TestCredentialProcessWaitsOutRateLimit(t *testing.T) {
 	// said "retry in 1s", and the client waited before asking again.
 	if took := time.Since(start); took < 900*time.Millisecond {
 		t.Errorf("two runs took %s, want the second to have waited about a second for the rate limit", took.Round(time.Millisecond))
+	}
+}
+
+// TestServeSTSEndpointFromEnvironment: without aws.sts_endpoint the AWS SDK
+// takes the STS endpoint from AWS_ENDPOINT_URL_STS. The broker holds it to
+// sts_endpoint's rule (https unless loopback) and logs where STS calls go.
+func TestServeSTSEndpointFromEnvironment(t *testing.T) {
+	s := newServedDeps(t)
+	yaml := strings.Replace(fmt.Sprintf(stackConfig, s.STS.URL(), s.Issuer.URL()), fmt.Sprintf("  sts_endpoint: %q\n", s.STS.URL()), "", 1)
+	if strings.Contains(yaml, "sts_endpoint") {
+		t.Fatal("the configuration still sets sts_endpoint")
+	}
+	path := filepath.Join(s.Dir, "broker.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://sts.example.com")
+	var stderr bytes.Buffer
+	refused, stop := context.WithTimeout(t.Context(), 5*time.Second) // it must not start serving
+	defer stop()
+	if code := run(refused, []string{"serve", "--config", path}, io.Discard, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "environment variable AWS_ENDPOINT_URL_STS sets the STS endpoint to something that is not https") {
+		t.Errorf("serve with a plain-http AWS_ENDPOINT_URL_STS = %d, stderr %q; want 1 naming the variable", code, stderr.String())
+	}
+
+	t.Setenv("AWS_ENDPOINT_URL_STS", s.STS.URL())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { s.stopped <- run(ctx, []string{"serve", "--config", path}, io.Discard, s.Stderr) }()
+	url := "http://" + waitLogField(t, s.Stderr, "broker listening", "addr")
+	if got := waitLogField(t, s.Stderr, "STS endpoint taken from the environment, not aws.sts_endpoint", "sts_endpoint"); got != s.STS.URL() {
+		t.Errorf("logged sts_endpoint = %q, want %q", got, s.STS.URL())
+	}
+	if status, _, body, _ := getCredentials(t, http.DefaultClient, url, mintToken(t, s, "refs/heads/main")); status != http.StatusOK {
+		t.Errorf("GET credentials = %d %s, want 200 through the environment's endpoint", status, body)
+	}
+	if n := s.STS.Calls("AssumeRole"); n != 1 {
+		t.Errorf("emulator AssumeRole calls = %d, want 1", n)
+	}
+	cancel()
+	if code := <-s.stopped; code != 0 {
+		t.Errorf("serve exit = %d, want 0", code)
 	}
 }
