@@ -18,18 +18,33 @@ import (
 //
 // At max, a new connection is closed at once, before TLS (this listener
 // is under the TLS one) and before net/http sees it: no handshake, no
-// goroutine, no log line. broker_connections_refused_total counts it.
+// goroutine, no log line. broker_connections_refused_total counts it (on
+// the main listener; a metrics listener has its own, smaller bound).
 type connLimiter struct {
 	net.Listener
-	s     *Server      // s.conns counts the open connections
-	srv   *http.Server // serves them
-	max   int64        // s.cfg.MaxConnections
-	swept atomic.Int64 // UnixNano of the last closing of idle connections
+	s       *Server       // for its clock
+	open    *atomic.Int64 // counts the open connections
+	refused func()        // counts a refused one
+	srv     *http.Server  // serves them
+	max     int64
+	swept   atomic.Int64 // UnixNano of the last closing of idle connections
 }
 
 // limitConns returns ln bounded by MaxConnections for srv.
 func (s *Server) limitConns(ln net.Listener, srv *http.Server) net.Listener {
-	return &connLimiter{Listener: ln, s: s, srv: srv, max: int64(s.cfg.MaxConnections)}
+	return &connLimiter{Listener: ln, s: s, open: &s.conns, refused: s.metrics.connsRefused.Inc, srv: srv, max: int64(s.cfg.MaxConnections)}
+}
+
+// maxMetricsConns bounds the connections of a separate metrics listener. A
+// scraper keeps one or two; without a bound, connections held open there
+// would use up the process's file descriptors, which the main listener
+// needs too.
+const maxMetricsConns = 64
+
+// limitMetricsConns returns ln, the metrics listener, bounded by
+// maxMetricsConns for srv (not counted in broker_connections_*).
+func (s *Server) limitMetricsConns(ln net.Listener, srv *http.Server) net.Listener {
+	return &connLimiter{Listener: ln, s: s, open: &s.metricsConns, refused: func() {}, srv: srv, max: maxMetricsConns}
 }
 
 // Accept returns the next connection within the bound, closing those
@@ -40,10 +55,10 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := l.s.conns.Add(1)
+		n := l.open.Add(1)
 		if n > l.max {
-			l.s.conns.Add(-1)
-			l.s.metrics.connsRefused.Inc()
+			l.open.Add(-1)
+			l.refused()
 			_ = c.Close()
 			continue
 		}
@@ -69,7 +84,7 @@ func (l *connLimiter) closeIdle() {
 }
 
 // release uncounts a closed connection.
-func (l *connLimiter) release() { l.s.conns.Add(-1) }
+func (l *connLimiter) release() { l.open.Add(-1) }
 
 // countedConn uncounts itself on its first Close; net/http closes every
 // connection it accepted (the broker never hijacks one).

@@ -216,3 +216,66 @@ func TestMaxConnectionsUnderTLS(t *testing.T) {
 		t.Errorf("after one closed: GET /healthz over TLS = %d, %v; want 200", code, err)
 	}
 }
+
+// TestMetricsListenerBounded: a separate metrics listener has its own bound
+// (maxMetricsConns): connections held open there cannot pile up without
+// limit and use the file descriptors the main listener needs.
+func TestMetricsListenerBounded(t *testing.T) {
+	b := newTestBroker(t, brokerOpts{})
+	main, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Server.Run(ctx, Listeners{Main: main, Metrics: metrics}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
+	addr := metrics.Addr().String()
+	scrape := func() error {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := c.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := scrape(); err != nil {
+		t.Fatalf("scrape below the bound: %v", err)
+	}
+	waitUntil(t, "the scrape's connection closed", func() bool { return b.Server.metricsConns.Load() == 0 })
+	var silent []net.Conn
+	for range maxMetricsConns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		silent = append(silent, c)
+	}
+	waitUntil(t, "the metrics listener full", func() bool { return b.Server.metricsConns.Load() == maxMetricsConns })
+	if err := scrape(); err == nil {
+		t.Fatalf("scrape at the bound succeeded, want the connection closed")
+	}
+	silent[0].Close()
+	waitUntil(t, "one metrics connection closed", func() bool { return b.Server.metricsConns.Load() == maxMetricsConns-1 })
+	if err := scrape(); err != nil {
+		t.Errorf("scrape after one closed: %v", err)
+	}
+	// The main listener's count is its own.
+	if n := b.Server.conns.Load(); n != 0 {
+		t.Errorf("main listener connections = %d, want 0", n)
+	}
+}

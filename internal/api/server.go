@@ -64,15 +64,16 @@ type Config struct {
 
 // Server is the broker's HTTP front end.
 type Server struct {
-	cfg         Config
-	log         *zap.Logger
-	audit       *zap.Logger
-	metrics     *Metrics
-	now         func() time.Time
-	inflight    chan struct{}
-	conns       atomic.Int64      // open connections of the main listener
-	global      *rate.Limiter     // nil: no global limit
-	perIdentity *identityLimiters // nil: no per-identity limit
+	cfg          Config
+	log          *zap.Logger
+	audit        *zap.Logger
+	metrics      *Metrics
+	now          func() time.Time
+	inflight     chan struct{}
+	conns        atomic.Int64      // open connections of the main listener
+	metricsConns atomic.Int64      // open connections of the metrics listener
+	global       *rate.Limiter     // nil: no global limit
+	perIdentity  *identityLimiters // nil: no per-identity limit
 	// current is what a reload replaces. A request loads it once, so it sees
 	// one consistent verifier and profile set from start to end.
 	current atomic.Pointer[state]
@@ -256,7 +257,7 @@ func (s *Server) Run(ctx context.Context, ls Listeners) error {
 	if ls.Metrics != nil {
 		ms := s.httpServer(s.MetricsHandler())
 		servers = append(servers, ms)
-		go func() { errc <- ms.Serve(ls.Metrics) }()
+		go func() { errc <- ms.Serve(s.limitMetricsConns(ls.Metrics, ms)) }()
 	}
 
 	var err error
