@@ -16,6 +16,10 @@ func main() {
 	// those lines are lost (see stderrSink).
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a graceful shutdown (serve drains its
+	// requests for up to request_timeout + 5 s); a second one ends the
+	// process at once, as the default action does.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

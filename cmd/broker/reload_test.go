@@ -284,3 +284,41 @@ func TestServeSurvivesBrokenStderr(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSecondSignalExits: the first SIGTERM starts the drain; a second
+// signal during it ends the process at once instead of being swallowed.
+func TestServeSecondSignalExits(t *testing.T) {
+	sp := startServeProcess(t)
+	token, err := sp.issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.emu.InjectFault("AssumeRole", ststest.Fault{Latency: 10 * time.Second})
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, sp.url+"/v1/credentials/prod-deploy", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); sp.emu.Calls("AssumeRoleWithWebIdentity") == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker never called AssumeRoleWithWebIdentity; stderr:\n%s", sp.stderr.String())
+		}
+	}
+	if err := sp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the drain has begun
+	start := time.Now()
+	if err := sp.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = sp.cmd.Wait()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("exit %v after the second signal, want at once (the request holds the drain for 10 s)", d)
+	}
+	if err == nil {
+		t.Errorf("broker exit after a second signal = 0, want it ended by the signal")
+	}
+}

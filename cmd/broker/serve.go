@@ -24,7 +24,8 @@ and invalid values are refused at start-up with one line per problem.
 
 Logs are JSON on stderr; audit events go to audit.sink (default stderr).
 Stops gracefully on SIGINT or SIGTERM: the listener closes and in-flight
-requests get server.request_timeout plus 5s to finish.
+requests get server.request_timeout plus 5s to finish; a second signal
+ends it at once.
 SIGHUP re-reads FILE: issuers and profiles are swapped atomically if the new
 file is valid and the swap would neither make a ready broker unready nor
 stop an issuer that works: new and changed issuers are fetched (unchanged
