@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,10 +86,8 @@ func build(ctx context.Context, cfg *config.Config, o options) (*broker, error) 
 		return nil, err
 	}
 
-	if cfg.AWS.STSEndpoint == "" {
-		if err := checkEnvSTSEndpoint(o.Log); err != nil {
-			return nil, err
-		}
+	if err := checkSDKEndpoint(ctx, cfg, o.Log); err != nil {
+		return nil, err
 	}
 	metrics := api.NewMetrics()
 	if o.AuditErrors != nil {
@@ -296,29 +293,35 @@ func closeListeners(ls api.Listeners) {
 	}
 }
 
-// checkEnvSTSEndpoint looks at the environment variables by which the AWS
-// SDK overrides the STS endpoint when aws.sts_endpoint is not set
-// (AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL, unless
-// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true). Every call carries a
-// caller's token or an ExternalId, so such an endpoint is held to
-// sts_endpoint's rule (https unless loopback) and logged: an export left
-// in the broker's environment (broker dev's env file sets one) would
-// otherwise move STS unseen.
-func checkEnvSTSEndpoint(log *zap.Logger) error {
-	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+// checkSDKEndpoint holds an STS endpoint that the AWS SDK takes from its
+// own configuration (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, endpoint_url
+// in the shared config) to aws.sts_endpoint's rule (https unless
+// loopback, an AWS regional name in aws.region), and logs it. It matters
+// when aws.sts_endpoint is not set (every call goes there, each carrying a
+// caller's token or an ExternalId) and when ambient profiles exist (the
+// SDK's credential chain sends the broker's own web identity token there
+// whatever aws.sts_endpoint says). broker dev's env file exports such a
+// variable, so an export left in the broker's environment would otherwise
+// move STS unseen.
+func checkSDKEndpoint(ctx context.Context, cfg *config.Config, log *zap.Logger) error {
+	ambient := len(ambientProfiles(cfg)) > 0
+	if cfg.AWS.STSEndpoint != "" && !ambient {
 		return nil
 	}
-	for _, name := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} {
-		v := os.Getenv(name)
-		if v == "" {
-			continue
-		}
-		u, err := url.Parse(v)
-		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && config.IsLoopback(u.Hostname()))) {
-			return fmt.Errorf("environment variable %s sets the STS endpoint to something that is not https (or http on a loopback host); unset it, or set aws.sts_endpoint", name)
-		}
-		log.Warn("STS endpoint taken from the environment, not aws.sts_endpoint", zap.String("variable", name), zap.String("sts_endpoint", u.Redacted()))
-		return nil
+	ep, err := chain.SDKEndpoint(ctx, cfg.AWS.Region)
+	if err != nil || ep == "" {
+		return err
 	}
+	if err := config.CheckSTSEndpoint(ep, cfg.AWS.Region); err != nil {
+		return fmt.Errorf("the AWS SDK's configuration (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or endpoint_url in the shared config) sets an STS endpoint it cannot use (%w); unset it, or set aws.sts_endpoint", err)
+	}
+	used := "every STS call"
+	if cfg.AWS.STSEndpoint != "" {
+		used = "the broker's own credentials (ambient profiles)"
+	}
+	if u, err := url.Parse(ep); err == nil {
+		ep = u.Redacted()
+	}
+	log.Warn("STS endpoint taken from the AWS SDK's configuration, not aws.sts_endpoint", zap.String("sts_endpoint", ep), zap.String("used_for", used))
 	return nil
 }

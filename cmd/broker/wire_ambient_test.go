@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -138,4 +139,32 @@ func configFile(t *testing.T, yaml string) (string, *config.Config, func(string)
 		t.Fatalf("config.Load() = %v", err)
 	}
 	return path, cfg, write
+}
+
+// With ambient profiles, the STS endpoint of the AWS SDK's own
+// configuration is checked even when aws.sts_endpoint is set: the SDK's
+// credential chain (IRSA's web identity) sends the broker's own token there.
+func TestBuildChecksSDKEndpointForAmbient(t *testing.T) {
+	issuer := oidctest.Start(t, oidctest.Options{})
+	yaml := "aws: {sts_endpoint: 'https://sts.us-east-1.amazonaws.com'}\n" + fmt.Sprintf(ambientConfig, issuer.URL())
+	cfg, err := config.Parse("ambient.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("config.Parse() = %v", err)
+	}
+	noAmbientCredentials(t)
+	t.Setenv("AWS_ENDPOINT_URL_STS", "http://sts.example.com")
+	if _, err := build(t.Context(), cfg, options{Log: zap.NewNop()}); err == nil || !strings.Contains(err.Error(), "sets an STS endpoint it cannot use (must use https unless the host is loopback)") {
+		t.Errorf("build() with ambient profiles and a plain-http AWS_ENDPOINT_URL_STS = %v, want it refused", err)
+	}
+	// Without ambient profiles, aws.sts_endpoint is all the broker uses.
+	web := strings.Replace(yaml, "  nightly:\n    issuer: github\n    source: ambient\n    conditions: {StringEquals: {sub: \"repo:myorg/app:ref:refs/heads/main\"}}\n    chain: [{role_arn: arn:aws:iam::111111111111:role/base}]\n", "", 1)
+	cfg, err = config.Parse("web.yaml", []byte(web))
+	if err != nil || strings.Contains(web, "ambient") {
+		t.Fatalf("config.Parse(web only) = %v", err)
+	}
+	b, err := build(t.Context(), cfg, options{Log: zap.NewNop()})
+	if err != nil {
+		t.Fatalf("build() without ambient profiles = %v, want it to start", err)
+	}
+	b.close()
 }

@@ -206,8 +206,9 @@ func TestCredentialProcessWaitsOutRateLimit(t *testing.T) {
 }
 
 // TestServeSTSEndpointFromEnvironment: without aws.sts_endpoint the AWS SDK
-// takes the STS endpoint from AWS_ENDPOINT_URL_STS. The broker holds it to
-// sts_endpoint's rule (https unless loopback) and logs where STS calls go.
+// takes the STS endpoint from AWS_ENDPOINT_URL_STS or the shared config's
+// endpoint_url. The broker holds it to sts_endpoint's rule (https unless
+// loopback, a regional AWS name in aws.region) and logs where STS calls go.
 func TestServeSTSEndpointFromEnvironment(t *testing.T) {
 	s := newServedDeps(t)
 	yaml := strings.Replace(fmt.Sprintf(stackConfig, s.STS.URL(), s.Issuer.URL()), fmt.Sprintf("  sts_endpoint: %q\n", s.STS.URL()), "", 1)
@@ -224,16 +225,33 @@ func TestServeSTSEndpointFromEnvironment(t *testing.T) {
 	refused, stop := context.WithTimeout(t.Context(), 5*time.Second) // it must not start serving
 	defer stop()
 	if code := run(refused, []string{"serve", "--config", path}, io.Discard, &stderr); code != 1 ||
-		!strings.Contains(stderr.String(), "environment variable AWS_ENDPOINT_URL_STS sets the STS endpoint to something that is not https") {
+		!strings.Contains(stderr.String(), "the AWS SDK's configuration (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL or endpoint_url in the shared config) sets an STS endpoint it cannot use (must use https unless the host is loopback)") {
 		t.Errorf("serve with a plain-http AWS_ENDPOINT_URL_STS = %d, stderr %q; want 1 naming the variable", code, stderr.String())
 	}
+
+	// The same from the shared config file, and an AWS regional endpoint
+	// of another region.
+	t.Setenv("AWS_ENDPOINT_URL_STS", "")
+	shared := filepath.Join(s.Dir, "aws-config")
+	if err := os.WriteFile(shared, []byte("[default]\nendpoint_url = https://sts.eu-west-1.amazonaws.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", shared)
+	stderr.Reset()
+	refused2, stop2 := context.WithTimeout(t.Context(), 5*time.Second)
+	defer stop2()
+	if code := run(refused2, []string{"serve", "--config", path}, io.Discard, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "sts.eu-west-1.amazonaws.com is STS in eu-west-1, but aws.region is us-east-1") {
+		t.Errorf("serve with endpoint_url of another region in the shared config = %d, stderr %q; want 1 naming the region", code, stderr.String())
+	}
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(s.Dir, "none"))
 
 	t.Setenv("AWS_ENDPOINT_URL_STS", s.STS.URL())
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { s.stopped <- run(ctx, []string{"serve", "--config", path}, io.Discard, s.Stderr) }()
 	url := "http://" + waitLogField(t, s.Stderr, "broker listening", "addr")
-	if got := waitLogField(t, s.Stderr, "STS endpoint taken from the environment, not aws.sts_endpoint", "sts_endpoint"); got != s.STS.URL() {
+	if got := waitLogField(t, s.Stderr, "STS endpoint taken from the AWS SDK's configuration, not aws.sts_endpoint", "sts_endpoint"); got != s.STS.URL() {
 		t.Errorf("logged sts_endpoint = %q, want %q", got, s.STS.URL())
 	}
 	if status, _, body, _ := getCredentials(t, http.DefaultClient, url, mintToken(t, s, "refs/heads/main")); status != http.StatusOK {

@@ -117,6 +117,20 @@ func NewClient(ctx context.Context, cfg ClientConfig) (*sts.Client, aws.Credenti
 	return client, awsCfg.Credentials, nil
 }
 
+// SDKEndpoint returns the STS endpoint the AWS SDK's own configuration
+// sets for region, "" when it sets none: AWS_ENDPOINT_URL_STS,
+// AWS_ENDPOINT_URL, or endpoint_url in the shared config files, as the SDK
+// resolves and ignores them. NewClient's Endpoint overrides it for the
+// broker's calls; the SDK's default credential chain (the broker's own
+// credentials, e.g. IRSA's web identity) uses it regardless.
+func SDKEndpoint(ctx context.Context, region string) (string, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+	if err != nil {
+		return "", fmt.Errorf("chain: load aws config: %w", err)
+	}
+	return aws.ToString(sts.NewFromConfig(awsCfg).Options().BaseEndpoint), nil
+}
+
 // newRetryer returns the SDK standard retryer (exponential backoff with
 // jitter, retry quota) bounded by attempts and backoff.
 func newRetryer(attempts int, backoff time.Duration) func() aws.Retryer {

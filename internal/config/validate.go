@@ -115,10 +115,8 @@ func (ps *problems) aws(a *AWS) {
 		ps.add("aws.region", "required")
 	}
 	if a.STSEndpoint != "" {
-		if u := ps.url("aws.sts_endpoint", a.STSEndpoint); u != nil && a.Region != "" {
-			if r := endpointRegion(u.Hostname()); r != "" && r != a.Region {
-				ps.add("aws.sts_endpoint", "%s is STS in %s, but aws.region is %s: requests are signed for aws.region, and STS refuses a signature for another region (SignatureDoesNotMatch) on every call; set aws.region: %s", u.Hostname(), r, a.Region, r)
-			}
+		if err := CheckSTSEndpoint(a.STSEndpoint, a.Region); err != nil {
+			ps.add("aws.sts_endpoint", "%v", err)
 		}
 	}
 	if a.MaxConcurrentChains < 1 {
@@ -168,16 +166,40 @@ func (ps *problems) cache(c *Cache, profiles map[string]*Profile) {
 // returns the parsed URL, or nil after recording a problem. The URL itself is
 // not repeated: it may carry userinfo.
 func (ps *problems) url(path, raw string) *url.URL {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		ps.add(path, "must be an absolute http or https URL")
-		return nil
-	}
-	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
-		ps.add(path, "must use https unless the host is loopback")
-		return nil
+	u, err := checkURL(raw)
+	if err != nil {
+		ps.add(path, "%v", err)
 	}
 	return u
+}
+
+// checkURL parses raw as an absolute http or https URL, refusing http off
+// loopback.
+func checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, errors.New("must be an absolute http or https URL")
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return nil, errors.New("must use https unless the host is loopback")
+	}
+	return u, nil
+}
+
+// CheckSTSEndpoint returns why raw cannot be the STS endpoint of a broker
+// signing for region, or nil: it must be https (http only on a loopback
+// host), and an AWS regional or VPC endpoint name must be in region. It is
+// aws.sts_endpoint's rule, also applied at start-up to an endpoint the AWS
+// SDK takes from its own configuration (AWS_ENDPOINT_URL_STS, endpoint_url).
+func CheckSTSEndpoint(raw, region string) error {
+	u, err := checkURL(raw)
+	if err != nil {
+		return err
+	}
+	if r := endpointRegion(u.Hostname()); r != "" && region != "" && r != region {
+		return fmt.Errorf("%s is STS in %s, but aws.region is %s: requests are signed for aws.region, and STS refuses a signature for another region (SignatureDoesNotMatch) on every call; set aws.region: %s", u.Hostname(), r, region, r)
+	}
+	return nil
 }
 
 // stsRegionalHost matches AWS's regional STS host names and captures the
