@@ -15,12 +15,20 @@ func main() {
 	// request in flight; ignored, the write fails with EPIPE and only
 	// those lines are lost (see stderrSink).
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// The first signal starts a graceful shutdown (serve drains its
-	// requests for up to request_timeout + 5 s); a second one ends the
-	// process at once, as the default action does.
-	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// The first SIGINT or SIGTERM starts a graceful shutdown (serve drains
+	// its requests for up to request_timeout + 5 s); a second one ends the
+	// process at once, exit 128 + its number as a shell reports it. One
+	// channel for both, so that no second signal falls between them.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-sigs
+		cancel()
+		if s, ok := (<-sigs).(syscall.Signal); ok {
+			os.Exit(128 + int(s))
+		}
+		os.Exit(1)
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }

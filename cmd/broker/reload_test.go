@@ -309,7 +309,7 @@ func TestServeSecondSignalExits(t *testing.T) {
 	if err := sp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the drain has begun
+	// Right after the first: no window in which it would be lost.
 	start := time.Now()
 	if err := sp.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -318,7 +318,8 @@ func TestServeSecondSignalExits(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("exit %v after the second signal, want at once (the request holds the drain for 10 s)", d)
 	}
-	if err == nil {
-		t.Errorf("broker exit after a second signal = 0, want it ended by the signal")
+	// Two different signals sent at once may be delivered in either order.
+	if code := sp.cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGINT) && code != 128+int(syscall.SIGTERM) {
+		t.Errorf("broker exit after a second signal = %d (%v), want 128 + the signal's number (130 or 143)", code, err)
 	}
 }
