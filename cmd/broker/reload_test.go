@@ -202,9 +202,20 @@ type serveProcess struct {
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	url    string
+	// stderrPipe and copied: see startServeProcessPiped.
+	stderrPipe *os.File
+	copied     chan struct{}
 }
 
 func startServeProcess(t *testing.T) *serveProcess {
+	t.Helper()
+	return startServeProcessPiped(t, false)
+}
+
+// startServeProcessPiped is startServeProcess; with piped, the process's
+// stderr is an OS pipe whose read end (sp.stderrPipe) the test may close,
+// copied into sp.stderr until then.
+func startServeProcessPiped(t *testing.T, piped bool) *serveProcess {
 	t.Helper()
 	sp := &serveProcess{
 		issuer: oidctest.Start(t, oidctest.Options{}),
@@ -219,8 +230,21 @@ func startServeProcess(t *testing.T) *serveProcess {
 	sp.write(t, sp.base)
 	sp.cmd = exec.Command(brokerBin, "serve", "--config", sp.path)
 	sp.cmd.Stderr = sp.stderr
+	var w *os.File
+	if piped {
+		r, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp.stderrPipe, w, sp.cmd.Stderr = r, pw, pw
+		sp.copied = make(chan struct{})
+		go func() { _, _ = io.Copy(sp.stderr, r); close(sp.copied) }()
+	}
 	if err := sp.cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if w != nil {
+		w.Close() // the process holds its own copy
 	}
 	t.Cleanup(func() { _ = sp.cmd.Process.Kill(); _ = sp.cmd.Wait() })
 	sp.url = "http://" + waitLogField(t, sp.stderr, "broker listening", "addr")
@@ -239,33 +263,10 @@ func (sp *serveProcess) write(t *testing.T, yaml string) {
 // goes away (a log collector restarting), a log write fails with EPIPE
 // instead of killing the process with SIGPIPE: requests keep being served.
 func TestServeSurvivesBrokenStderr(t *testing.T) {
-	issuer := oidctest.Start(t, oidctest.Options{})
-	emu := ststest.Start(t, ststest.Options{})
-	if err := emu.LoadSeed(issuer.URL()); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "broker.yaml")
-	cfg := strings.Replace(fmt.Sprintf(stackConfig, emu.URL(), issuer.URL()), "${env:PROD_EXTERNAL_ID}", ststest.SeedExternalID, 1)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(brokerBin, "serve", "--config", path)
-	cmd.Stderr = w
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	stderr := &syncBuffer{}
-	copied := make(chan struct{})
-	go func() { _, _ = io.Copy(stderr, r); close(copied) }()
-	url := "http://" + waitLogField(t, stderr, "broker listening", "addr")
-	r.Close() // the reader goes away
-	<-copied
+	sp := startServeProcessPiped(t, true)
+	issuer, cmd, url := sp.issuer, sp.cmd, sp.url
+	sp.stderrPipe.Close() // the reader goes away
+	<-sp.copied
 
 	token, err := issuer.Mint(oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main"))
 	if err != nil {

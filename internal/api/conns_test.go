@@ -21,19 +21,8 @@ import (
 // counted. broker_connections_open follows.
 func TestMaxConnections(t *testing.T) {
 	b := newTestBroker(t, brokerOpts{maxConnections: 4})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Server.Run(ctx, Listeners{Main: ln}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
+	ln := listenLocal(t)
+	b.run(t, Listeners{Main: ln})
 	addr := ln.Addr().String()
 
 	dial := func() net.Conn {
@@ -115,7 +104,7 @@ func TestMaxConnections(t *testing.T) {
 		silent = append(silent, dial())
 	}
 	waitOpen("4")
-	_, _, err = healthz(dial())
+	_, _, err := healthz(dial())
 	if err == nil {
 		t.Fatalf("fifth connection answered, want it closed")
 	}
@@ -146,19 +135,8 @@ func TestMaxConnectionsUnderTLS(t *testing.T) {
 	clientTLS := certSrv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	certSrv.Close()
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Server.Run(ctx, Listeners{Main: ln, TLS: serverTLS}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
+	ln := listenLocal(t)
+	b.run(t, Listeners{Main: ln, TLS: serverTLS})
 	addr := ln.Addr().String()
 	healthz := func() (int, error) {
 		t.Helper()
@@ -222,23 +200,8 @@ func TestMaxConnectionsUnderTLS(t *testing.T) {
 // limit and use the file descriptors the main listener needs.
 func TestMetricsListenerBounded(t *testing.T) {
 	b := newTestBroker(t, brokerOpts{})
-	main, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- b.Server.Run(ctx, Listeners{Main: main, Metrics: metrics}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run() = %v", err)
-		}
-	})
+	metrics := listenLocal(t)
+	b.run(t, Listeners{Main: listenLocal(t), Metrics: metrics})
 	addr := metrics.Addr().String()
 	scrape := func() error {
 		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -278,4 +241,28 @@ func TestMetricsListenerBounded(t *testing.T) {
 	if n := b.Server.conns.Load(); n != 0 {
 		t.Errorf("main listener connections = %d, want 0", n)
 	}
+}
+
+// listenLocal listens on a free port of 127.0.0.1.
+func listenLocal(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// run serves b on ls until the test ends, then checks Run returned nil.
+func (b *testBroker) run(t *testing.T, ls Listeners) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- b.Server.Run(ctx, ls) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+	})
 }

@@ -47,26 +47,7 @@ func TestPolicyOverSTSLimitsRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
 			claims["workflow"] = tt.workflow
-			resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
-			checkError(t, resp, body, wantError{status: http.StatusForbidden, code: "insufficient_scope",
-				message: tt.wantMsg,
-				header:  map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope"`}})
-			if strings.Contains(string(body), tt.workflow) {
-				t.Errorf("body %s quotes the claim", body)
-			}
-			for _, op := range []string{"AssumeRoleWithWebIdentity", "AssumeRole"} {
-				if n := b.STS.Calls(op); n != 0 {
-					t.Errorf("%s calls = %d, want 0", op, n)
-				}
-			}
-			logged := b.Logs.FilterMessage("request").FilterField(zap.String("error_code", "insufficient_scope")).All()
-			if len(logged) == 0 {
-				t.Fatalf("no access log line for the refusal")
-			}
-			last := logged[len(logged)-1].ContextMap()
-			if got, _ := last["error"].(string); !strings.HasPrefix(got, tt.wantLog) || strings.Contains(got, tt.workflow) {
-				t.Errorf("access log error = %q, want it to start with %q and not quote the claim", got, tt.wantLog)
-			}
+			wantPolicyRefused(t, b, claims, tt.wantMsg, tt.wantLog)
 		})
 	}
 
@@ -104,27 +85,13 @@ func TestPolicyWithPolicyARNsOverSTSLimitRefused(t *testing.T) {
 	// over it with the ARNs.
 	claims := oidctest.GitHubActionsClaims("myorg/app", "refs/heads/main")
 	claims["workflow"] = strings.Repeat("w", 2048-skeleton)
-	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
-	checkError(t, resp, body, wantError{status: http.StatusForbidden, code: "insufficient_scope",
-		message: "the token's claims make chain[1].policy, together with its policy_arns, longer than the 2048 characters STS accepts",
-		header:  map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope"`}})
-	for _, op := range []string{"AssumeRoleWithWebIdentity", "AssumeRole"} {
-		if n := b.STS.Calls(op); n != 0 {
-			t.Errorf("%s calls = %d, want 0", op, n)
-		}
-	}
-	logged := b.Logs.FilterMessage("request").FilterField(zap.String("error_code", "insufficient_scope")).All()
-	if len(logged) == 0 {
-		t.Fatalf("no access log line for the refusal")
-	}
-	const wantLog = "profile: render chain[1].policy: the claims make the rendered policy, together with the hop's policy_arns, longer than the 2048 characters STS accepts for both"
-	if got, _ := logged[len(logged)-1].ContextMap()["error"].(string); !strings.HasPrefix(got, wantLog) {
-		t.Errorf("access log error = %q, want it to start with %q", got, wantLog)
-	}
+	wantPolicyRefused(t, b, claims,
+		"the token's claims make chain[1].policy, together with its policy_arns, longer than the 2048 characters STS accepts",
+		"profile: render chain[1].policy: the claims make the rendered policy, together with the hop's policy_arns, longer than the 2048 characters STS accepts for both")
 
 	// The control: at the limit with the ARNs, the call reaches STS.
 	claims["workflow"] = strings.Repeat("w", room)
-	resp, body = b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, body)
 	}
@@ -136,5 +103,33 @@ func TestPolicyWithPolicyARNsOverSTSLimitRefused(t *testing.T) {
 	}
 	if len(got) != 1 || len(got[0].Policy) != 2048-len(arns[0])-len(arns[1]) || !slices.Equal(got[0].PolicyARNs, arns) {
 		t.Errorf("AssumeRole requests = %d, want 1 with a policy of %d characters and the ARNs %v", len(got), 2048-len(arns[0])-len(arns[1]), arns)
+	}
+}
+
+// wantPolicyRefused requests prod-deploy with a token of claims and checks
+// the refusal of a rendered policy over STS's limits: 403
+// insufficient_scope with wantMsg, no STS call so far, and an access-log
+// error starting with wantLog; neither the body nor the log quotes the
+// workflow claim.
+func wantPolicyRefused(t *testing.T, b *testBroker, claims map[string]any, wantMsg, wantLog string) {
+	t.Helper()
+	workflow, _ := claims["workflow"].(string)
+	resp, body := b.get(t, "/v1/credentials/prod-deploy", "Bearer "+b.mintClaims(t, claims))
+	checkError(t, resp, body, wantError{status: http.StatusForbidden, code: "insufficient_scope", message: wantMsg,
+		header: map[string]string{"WWW-Authenticate": `Bearer error="insufficient_scope"`}})
+	if strings.Contains(string(body), workflow) {
+		t.Errorf("body %s quotes the claim", body)
+	}
+	for _, op := range []string{"AssumeRoleWithWebIdentity", "AssumeRole"} {
+		if n := b.STS.Calls(op); n != 0 {
+			t.Errorf("%s calls = %d, want 0", op, n)
+		}
+	}
+	logged := b.Logs.FilterMessage("request").FilterField(zap.String("error_code", "insufficient_scope")).All()
+	if len(logged) == 0 {
+		t.Fatalf("no access log line for the refusal")
+	}
+	if got, _ := logged[len(logged)-1].ContextMap()["error"].(string); !strings.HasPrefix(got, wantLog) || strings.Contains(got, workflow) {
+		t.Errorf("access log error = %q, want it to start with %q and not quote the claim", got, wantLog)
 	}
 }
